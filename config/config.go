@@ -572,6 +572,15 @@ func Load(opts Options) (*Loaded, error) {
 		}
 	}
 	spelled := map[string]string{}
+	// The keys as the layers write them where spelt otherwise, with the
+	// origin each was written at: a key is kept (stream.Config.Keys)
+	// while its origin is the key's, not once a later source set it.
+	keys := map[string]writtenKey{}
+	addKeys := func(l *layer) {
+		for k, w := range l.keys {
+			keys[k] = writtenKey{w, l.origins[k]}
+		}
+	}
 	for _, l := range layers {
 		for k, s := range l.spelled {
 			if spelled[k] == "" {
@@ -582,6 +591,7 @@ func Load(opts Options) (*Loaded, error) {
 		for k, o := range l.origins {
 			origins[k] = o
 		}
+		addKeys(l)
 	}
 	// Variables named as keys (spring.cloud.stream.kafka.binder.brokers),
 	// over the files and under the upper-case ones.
@@ -611,6 +621,7 @@ func Load(opts Options) (*Loaded, error) {
 		for k, o := range l.origins {
 			origins[k] = o
 		}
+		addKeys(l)
 	}
 	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
 	errs = append(errs, derrs...)
@@ -768,6 +779,12 @@ func Load(opts Options) (*Loaded, error) {
 		}
 	}
 	out.Stream.Origins = origins
+	out.Stream.Keys = map[string]string{}
+	for k, w := range keys {
+		if origins[k] == w.origin {
+			out.Stream.Keys[k] = w.key
+		}
+	}
 	warnings, berrs := bootConnections(raw, out.Stream, origins, unresolved)
 	errs = append(errs, berrs...)
 	out.Warnings = append(out.Warnings, warnings...)
@@ -817,6 +834,12 @@ func Load(opts Options) (*Loaded, error) {
 			origins[k] = renameAliases(o, aliases)
 		}
 	}
+	// Each problem names its key as written where it was set.
+	for _, e := range append(errs, out.Warnings...) {
+		if e.Key == "" {
+			e.Key = out.Stream.WrittenKey(e.Path, e.Origin)
+		}
+	}
 	if len(out.Warnings) > 0 {
 		lw := &stream.LoaderWarnings{Warnings: make([]stream.LoaderWarning, len(out.Warnings))}
 		for i, w := range out.Warnings {
@@ -839,6 +862,9 @@ func Load(opts Options) (*Loaded, error) {
 
 	return out, errs.Err()
 }
+
+// writtenKey is a key as a source writes it (layer.keys), and where.
+type writtenKey struct{ key, origin string }
 
 // respell gives the names (bindings, binders) and the map keys
 // (function.bindings, retryable-exceptions, ...) of the merged tree, which

@@ -169,7 +169,7 @@ func configErrors(t *testing.T, opts Options) stream.ConfigErrors {
 // withoutOrigins returns a copy of c with no Origins, for comparison.
 func withoutOrigins(c *stream.Config) stream.Config {
 	cp := *c
-	cp.Origins = nil
+	cp.Origins, cp.Keys = nil, nil // where and how the keys were written
 	return cp
 }
 

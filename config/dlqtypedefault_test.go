@@ -144,7 +144,8 @@ func TestDLQTypeDefaultOnlyItsType(t *testing.T) {
   default.consumer.dlq: false
   kafka.default.consumer.enableDlq: true
 `)})
-		if len(es) != 1 || !strings.Contains(es[0].Error(), "stream.kafka.default.consumer.enable-dlq") || !strings.Contains(es[0].Error(), "is true but stream.default.consumer.dlq is false") {
+		// Named as written (spring.cloud.stream..., enableDlq); Path canonical.
+		if len(es) != 1 || es[0].Path != "stream.kafka.default.consumer.enable-dlq" || !strings.HasPrefix(es[0].Error(), "spring.cloud.stream.kafka.default.consumer.enableDlq (application.yaml:") || !strings.Contains(es[0].Error(), "is true but stream.default.consumer.dlq is false") {
 			t.Fatalf("got %v", es)
 		}
 	})

@@ -560,7 +560,7 @@ func TestSCStKeysAdapted(t *testing.T) {
 		warned = append(warned, w.Error())
 	}
 	want := []string{
-		"stream.kafka.binder.zk-nodes (application.yaml:22): ignored: ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only",
+		"spring.cloud.stream.kafka.binder.zk-nodes (application.yaml:22): ignored: ZooKeeper settings were removed in SCSt 2.0: Kafka clients talk to the brokers only",
 	}
 	if !reflect.DeepEqual(warned, want) {
 		t.Errorf("warnings %q\nwant %q", warned, want)

@@ -77,6 +77,7 @@ func dottedEnvLayers(env map[string]string, root *schema, fileRoots map[string]b
 		l := newLayer(origin)
 		l.origin = origin
 		l.mapping(doc, root, nil)
+		clear(l.keys) // the origin, env <name>, names the key as written
 		errs = append(errs, l.errs...)
 		layers = append(layers, l)
 	}

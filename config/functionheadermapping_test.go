@@ -61,7 +61,7 @@ spring.cloud.function.configuration.echo.copy-input-headers=true
 `
 	l = mustLoad(t, Options{Data: []byte(y), Logger: discard, Env: []string{}})
 	_, err := stream.NewApp(l.Stream, fns, stream.WithoutSignals(), stream.WithLogger(discard), stream.WithBinderType("memory", memory.New))
-	const want = "stream.function.configuration.echo.input-header-mapping-expression.tenant (application.yaml:9): expression"
+	const want = "spring.cloud.function.configuration.echo.input-header-mapping-expression.tenant (application.yaml:9): expression" // as written
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("bad expression: got %v, want %q", err, want)
 	}

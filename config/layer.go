@@ -32,6 +32,11 @@ type layer struct {
 	// (writtenNames): a placeholder that is no Spring property name
 	// (${PORT}) finds only those.
 	written map[string]bool
+	// keys maps the key paths of origins to the keys as the source
+	// writes them (spring.cloud.stream.bindings.x-in-0.consumer.maxAttempts
+	// for stream.bindings.x-in-0.consumer.max-attempts), for those spelt
+	// otherwise: stream.Config.Keys, for messages.
+	keys map[string]string
 	// flatAt holds, by joinPath, the key paths where the layer enters a
 	// level whose keys are not split at dots (a free map, a key outside
 	// the schema): below them a key's dots are a flattening, not part of
@@ -40,7 +45,7 @@ type layer struct {
 }
 
 func newLayer(name string) *layer {
-	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}, spelled: map[string]string{}, written: map[string]bool{}}
+	return &layer{name: name, tree: map[string]any{}, origins: map[string]string{}, spelled: map[string]string{}, written: map[string]bool{}, keys: map[string]string{}}
 }
 
 func (l *layer) at(line int) string {
@@ -52,6 +57,47 @@ func (l *layer) at(line int) string {
 
 func (l *layer) fail(path, origin, format string, args ...any) {
 	l.errs = append(l.errs, &stream.ConfigError{Path: path, Origin: origin, Msg: fmt.Sprintf(format, args...)})
+}
+
+// setOrigin records that key path id, written as key (its full key as the
+// source writes it), was set at origin.
+func (l *layer) setOrigin(id, key, origin string) {
+	l.origins[id] = origin
+	if key != "" && key != id {
+		l.keys[id] = key
+	} else {
+		delete(l.keys, id)
+	}
+}
+
+// writtenPath appends key seg, as the source writes it, to written path
+// w: a key holding dots that is one step (a .properties key's [a.b]) in
+// brackets, a list index ("[0]") as is.
+func writtenPath(w, seg string, literal bool) string {
+	if literal && strings.Contains(seg, ".") && !strings.HasPrefix(seg, "[") {
+		seg = "[" + seg + "]"
+	}
+	if w == "" {
+		return seg
+	}
+	return w + "." + seg
+}
+
+// writtenSegs returns the steps of key, split into segs, as key writes
+// them: a name in brackets keeps them ([a.b].group).
+func writtenSegs(key string, segs []string, literal bool) []string {
+	if len(segs) == 1 {
+		if literal && strings.Contains(segs[0], ".") && !strings.HasPrefix(segs[0], "[") {
+			return []string{"[" + segs[0] + "]"}
+		}
+		return []string{key}
+	}
+	out := make([]string, len(segs))
+	copy(out, segs)
+	if strings.HasPrefix(key, "[") && !strings.HasPrefix(segs[0], "[") {
+		out[0] = "[" + segs[0] + "]"
+	}
+	return out
 }
 
 // spellKey is the key of a path in layer.spelled: its segments joined
@@ -110,6 +156,11 @@ func step(s *schema, path []string, seg string) (*schema, []string) {
 // bindings is binding x-in-0's group, as Spring Boot flattens a YAML
 // file), where "[a.b]" is a name holding dots.
 func (l *layer) mapping(y *ynode, s *schema, path []string) {
+	l.mappingAt(y, s, path, joinPath(path))
+}
+
+// mappingAt is mapping below the key written wpath.
+func (l *layer) mappingAt(y *ynode, s *schema, path []string, wpath string) {
 	seen := map[string]int{} // canonical path → line, within this mapping
 	entries := y.entries
 	if s.kind == kindFree && !s.props {
@@ -136,9 +187,11 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 				continue
 			}
 		}
-		cur, p := s, path
+		cur, p, w := s, path, wpath
+		wsegs := writtenSegs(e.key, segs, e.literal)
 		ok := true
 		for i, seg := range segs {
+			w = writtenPath(w, wsegs[i], false)
 			if seg == "" && cur.kind != kindFree && cur.kind != kindOther {
 				l.fail(joinPath(appendPath(p, seg)), l.at(e.line), "empty key in %q", e.key)
 				ok = false
@@ -162,7 +215,7 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 					break
 				}
 				if id := joinPath(p); l.origins[id] == "" {
-					l.origins[id] = l.at(e.line)
+					l.setOrigin(id, w, l.at(e.line))
 				}
 			}
 		}
@@ -182,12 +235,12 @@ func (l *layer) mapping(y *ynode, s *schema, path []string) {
 			continue
 		}
 		seen[strings.ToLower(id)] = e.line
-		l.value(e.val, cur, p, e.line)
+		l.value(e.val, cur, p, w, e.line)
 	}
 }
 
-// value adds node y at path (schema s), set by a key at line.
-func (l *layer) value(y *ynode, s *schema, path []string, line int) {
+// value adds node y at path (schema s), set by key w (as written) at line.
+func (l *layer) value(y *ynode, s *schema, path []string, w string, line int) {
 	id := joinPath(path)
 	if l.secretShape(id, y, line) {
 		return
@@ -202,16 +255,16 @@ func (l *layer) value(y *ynode, s *schema, path []string, line int) {
 			if !l.ensureMap(path, l.at(line), inner) {
 				return
 			}
-			l.origins[id] = l.at(line)
+			l.setOrigin(id, w, l.at(line))
 		}
-		l.mapping(y, s, path)
+		l.mappingAt(y, s, path, w)
 	case yaml.SequenceNode:
-		if l.set(path, l.detached(y, s, id), line) {
-			l.origins[id] = l.at(line)
+		if l.set(path, l.detached(y, s, id, w), line) {
+			l.setOrigin(id, w, l.at(line))
 		}
 	default:
 		if l.set(path, y.value, line) {
-			l.origins[id] = l.at(line)
+			l.setOrigin(id, w, l.at(line))
 		}
 	}
 }
@@ -247,15 +300,16 @@ func (l *layer) secretShape(id string, y *ynode, line int) bool {
 }
 
 // detached converts y into a value of its own (a list item and what is
-// below it), recording origins under opath ("a.b[0].c").
-func (l *layer) detached(y *ynode, s *schema, opath string) any {
+// below it), recording origins under opath ("a.b[0].c"), written w.
+func (l *layer) detached(y *ynode, s *schema, opath, w string) any {
 	switch y.kind {
 	case yaml.SequenceNode:
 		items := make([]any, 0, len(y.items))
 		for i, it := range y.items {
 			p := opath + "[" + strconv.Itoa(i) + "]"
-			l.origins[p] = l.at(it.line)
-			items = append(items, l.detached(it, s, p))
+			wp := w + "[" + strconv.Itoa(i) + "]"
+			l.setOrigin(p, wp, l.at(it.line))
+			items = append(items, l.detached(it, s, p, wp))
 		}
 		return items
 	case yaml.MappingNode:
@@ -279,8 +333,9 @@ func (l *layer) detached(y *ynode, s *schema, opath string) any {
 				continue
 			}
 			first[k] = e.line
-			l.origins[p] = l.at(e.line)
-			m[k] = l.detached(e.val, s, p)
+			wp := writtenPath(w, e.key, e.literal)
+			l.setOrigin(p, wp, l.at(e.line))
+			m[k] = l.detached(e.val, s, p, wp)
 		}
 		return m
 	default:

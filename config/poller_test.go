@@ -69,13 +69,13 @@ func TestBindingPollerKeys(t *testing.T) {
 				t.Errorf("max-messages-per-poll -1 (no limit) read as %d", got)
 			}
 			wantOneProblem(t, Options{Data: []byte(tickFn + prefix + ":\n  max-messages-per-poll: 0\n")},
-				stem+".max-messages-per-poll (application.yaml:3): must not be 0")
+				prefix+".max-messages-per-poll (application.yaml:3): must not be 0") // the key as written
 			// The cron expression is checked by stream's Validate: its
 			// problem names the key and its line.
 			wantOneProblem(t, Options{Data: []byte(tickFn + prefix + ":\n  fixed-delay: 2s\n  cron: '0 0 * * *'\n")},
-				stem+".cron (application.yaml:4): cron \"0 0 * * *\": has 5 fields, want 6")
+				prefix+".cron (application.yaml:4): cron \"0 0 * * *\": has 5 fields, want 6")
 			wantOneProblem(t, Options{Data: []byte(tickFn + prefix + ":\n  fixed-rate: -1s\n")},
-				stem+".fixed-rate (application.yaml:3): must not be negative")
+				prefix+".fixed-rate (application.yaml:3): must not be negative")
 		})
 	}
 	// A binding's key wins over stream.default's, key by key.
@@ -105,7 +105,7 @@ func TestBindingPollerKeysPropertiesAndEnv(t *testing.T) {
 		t.Errorf("origin of cron %q", o)
 	}
 	wantOneProblem(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(props + "spring.cloud.stream.default.producer.poller.cron=0 0 0 31 2 *\n")},
-		"stream.default.producer.poller.cron (application.properties:5): ")
+		"spring.cloud.stream.default.producer.poller.cron (application.properties:5): ") // as written
 
 	l = loadApp(t, tickFn,
 		"SPRING_CLOUD_STREAM_BINDINGS_TICK_OUT_0_PRODUCER_POLLER_MAXMESSAGESPERPOLL=5",
@@ -176,13 +176,13 @@ func TestStreamPoller(t *testing.T) {
 
 	for _, tc := range []struct{ name, yaml, want string }{
 		{"bad time-unit", sp + ":\n  fixed-delay: 5\n  time-unit: SECS\n",
-			"stream.poller.time-unit (application.yaml:4): expected a java.util.concurrent.TimeUnit: NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS"},
-		{"out of range", sp + ": { fixed-delay: 200000000, time-unit: DAYS }\n", "stream.poller.fixed-delay (application.yaml:2): 200000000 (time-unit DAYS) is out of range"},
+			"spring.cloud.stream.poller.time-unit (application.yaml:4): expected a java.util.concurrent.TimeUnit: NANOSECONDS, MICROSECONDS, MILLISECONDS, SECONDS, MINUTES, HOURS or DAYS"},
+		{"out of range", sp + ": { fixed-delay: 200000000, time-unit: DAYS }\n", "spring.cloud.stream.poller.fixed-delay (application.yaml:2): 200000000 (time-unit DAYS) is out of range"},
 		{"cron and fixed-delay", sp + ":\n  fixed-delay: 5000\n  cron: '0 0 * * * *'\n",
-			"stream.poller.cron (application.yaml:4): is set and so is stream.poller.fixed-delay (application.yaml:3): SCSt (3.2 and later) copies"},
-		{"bad cron", sp + ":\n  cron: '0 0 * * *'\n", `stream.poller.cron (application.yaml:3): cron "0 0 * * *": has 5 fields, want 6`},
-		{"max-messages-per-poll 0", sp + ":\n  max-messages-per-poll: 0\n", "stream.poller.max-messages-per-poll (application.yaml:3): must not be 0"},
-		{"unknown key", sp + ":\n  initial-dalay: 3\n", "stream.poller.initial-dalay (application.yaml:3): unknown key of stream.poller (it has fixed-delay, fixed-rate, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout); did you mean"},
+			"spring.cloud.stream.poller.cron (application.yaml:4): is set and so is stream.poller.fixed-delay (application.yaml:3): SCSt (3.2 and later) copies"},
+		{"bad cron", sp + ":\n  cron: '0 0 * * *'\n", `spring.cloud.stream.poller.cron (application.yaml:3): cron "0 0 * * *": has 5 fields, want 6`},
+		{"max-messages-per-poll 0", sp + ":\n  max-messages-per-poll: 0\n", "spring.cloud.stream.poller.max-messages-per-poll (application.yaml:3): must not be 0"},
+		{"unknown key", sp + ":\n  initial-dalay: 3\n", "spring.cloud.stream.poller.initial-dalay (application.yaml:3): unknown key of stream.poller (it has fixed-delay, fixed-rate, max-messages-per-poll, cron, initial-delay, time-unit and receive-timeout); did you mean"},
 	} {
 		t.Run(tc.name, func(t *testing.T) { wantOneProblem(t, Options{Data: []byte(tickFn + tc.yaml)}, tc.want) })
 	}
@@ -194,7 +194,7 @@ func TestStreamPoller(t *testing.T) {
 		t.Errorf(".properties: poller %+v, want %+v", got, want)
 	}
 	wantOneProblem(t, Options{Name: "application.properties", File: "application.properties", Data: []byte(strings.Replace(props, "=SECONDS", "=WEEKS", 1))},
-		"stream.poller.time-unit (application.properties:3): expected a java.util.concurrent.TimeUnit")
+		"spring.cloud.stream.poller.timeUnit (application.properties:3): expected a java.util.concurrent.TimeUnit")
 }
 
 // TestIntegrationPoller: SCSt 3.2 and later read polled suppliers' default
@@ -260,7 +260,7 @@ func TestIntegrationPoller(t *testing.T) {
 		{"cron and fixed-rate", ip + ":\n  fixed-rate: 5s\n  cron: '0 0 * * * *'\n",
 			"spring.integration.poller.cron (application.yaml:4): is set and so is spring.integration.poller.fixed-rate (application.yaml:3): Spring Boot refuses"},
 		{"cron over spring.cloud.stream.poller's fixed-delay", ip + ".cron: '0 0 * * * *'\nspring.cloud.stream.poller.fixed-delay: 5000\n",
-			"stream.poller.fixed-delay (application.yaml:3): is set and so is spring.integration.poller.cron (application.yaml:2): SCSt (3.2 and later) copies spring.cloud.stream.poller into spring.integration.poller"},
+			"spring.cloud.stream.poller.fixed-delay (application.yaml:3): is set and so is spring.integration.poller.cron (application.yaml:2): SCSt (3.2 and later) copies spring.cloud.stream.poller into spring.integration.poller"},
 		{"bad cron", ip + ":\n  cron: '0 0 * * * FOO'\n", `spring.integration.poller.cron (application.yaml:3): cron "0 0 * * * FOO": day-of-week field`},
 		{"max-messages-per-poll 0", ip + ".max-messages-per-poll: 0\n", "spring.integration.poller.max-messages-per-poll (application.yaml:2): must not be 0"},
 		{"not a duration", ip + ".fixed-delay: soon\n", "spring.integration.poller.fixed-delay (application.yaml:2): expected a duration"},

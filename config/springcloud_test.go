@@ -22,7 +22,7 @@ func TestMisspeltSpringCloudKeys(t *testing.T) {
 	want := []string{
 		"spring.cloud.streams (application.yaml:8): unknown key; did you mean stream?",
 		"spring.cloud.function.defintion (application.yaml:4): unknown key; did you mean definition?",
-		"spring.cloud.function.routingexpresion (application.yaml:5): unknown key; did you mean routing-expression?",
+		"spring.cloud.function.routingExpresion (application.yaml:5): unknown key; did you mean routing-expression?",
 	}
 	if len(got) != len(want) {
 		t.Fatalf("got %d problems:\n%s", len(got), strings.Join(got, "\n"))

@@ -342,6 +342,11 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	}
 	a.checkOtherSections(&v) // binder-specific sections no binding validated (extsections.go)
 	if err := v.errs.Err(); err != nil {
+		for _, e := range v.errs {
+			if e.Key == "" { // the key as the files wrote it where it was set
+				e.Key = cfg.WrittenKey(e.Path, e.Origin)
+			}
+		}
 		return nil, err
 	}
 	for _, rt := range a.funcs {

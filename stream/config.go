@@ -89,6 +89,13 @@ type Config struct {
 	// error messages. Filled by package config; may be nil.
 	Origins map[string]string `mapstructure:"-"`
 
+	// Keys maps lower-case key paths, as Origins, to the keys as the
+	// files wrote them where Origins says they were set
+	// ("spring.cloud.stream.bindings.x-in-0.consumer.maxAttempts"), for
+	// those whose spelling differs (see WrittenKey). Filled by package
+	// config; may be nil.
+	Keys map[string]string `mapstructure:"-"`
+
 	// Placeholders maps the lower-case key paths of values that
 	// placeholders filled in to their names ("${ATTEMPTS}", several comma
 	// separated; never a default), so that a problem with such a value
@@ -870,6 +877,72 @@ func (c *Config) setsPoller(key string, own BindingConfig) bool {
 }
 
 // originSet reports whether the configuration set key (lower-case path).
+// WrittenKey returns the key a problem at path, set at origin, names as
+// the configuration wrote it (a [ConfigError]'s Key): the written
+// spelling of path, or of the nearest key above it that has an origin,
+// the rest of path appended, or of the stream.default key a binding's
+// path inherits, when its origin is origin. "" when that is path itself,
+// when origin is not where the key was set (a variable that overrides a
+// file), or when no key on the way was written otherwise.
+func (c *Config) WrittenKey(path, origin string) string {
+	if path == "" || origin == "" || c == nil || len(c.Keys) == 0 {
+		return ""
+	}
+	lower := strings.ToLower(path)
+	if len(lower) != len(path) {
+		path = lower // a rune whose lower case is longer: no slicing of path by lower's offsets
+	}
+	// written is the key at p (a prefix of lower) as written, path's
+	// rest appended; as is ("" when that is path) without a spelling.
+	written := func(p, as string) string {
+		if c.Origins[p] != origin {
+			return ""
+		}
+		w, ok := c.Keys[p]
+		if !ok {
+			w = as
+		}
+		if w += path[len(p):]; w == path {
+			return ""
+		}
+		return w
+	}
+	if _, ok := c.Origins[lower]; ok {
+		return written(lower, path)
+	}
+	if rest, ok := strings.CutPrefix(lower, "stream.bindings."); ok {
+		// A binding's value inherited from stream.default (a binding's
+		// name may hold dots: each split tried, as config's origins).
+		for i := 0; i < len(rest); i++ {
+			if rest[i] != '.' {
+				continue
+			}
+			if d := "stream.default." + rest[i+1:]; c.Origins[d] != "" {
+				if c.Origins[d] != origin {
+					return ""
+				}
+				if w, ok := c.Keys[d]; ok {
+					return w
+				}
+				return "stream.default." + path[len(path)-len(rest)+i+1:]
+			}
+		}
+	}
+	for p := lower; ; {
+		i := strings.LastIndexAny(p, ".[")
+		if i <= 0 {
+			return ""
+		}
+		p = p[:i]
+		if !strings.ContainsAny(p, ".[") {
+			return ""
+		}
+		if _, ok := c.Origins[p]; ok {
+			return written(p, path[:len(p)])
+		}
+	}
+}
+
 func (c *Config) originSet(key string) bool {
 	_, ok := c.Origins[strings.ToLower(key)]
 	return ok

@@ -108,7 +108,19 @@ func (e *ConversionError) Unwrap() error {
 // ConfigError is one configuration problem: the key path, where it was set
 // (file:line, when known) and what is wrong.
 type ConfigError struct {
-	Path   string
+	// Path is the key in streambind's canonical spelling
+	// (stream.bindings.process-in-0.consumer.max-attempts): lower-case
+	// kebab-case keys under the stream root, names (bindings, binders)
+	// as the files spell them. A program matches problems on Path.
+	Path string
+	// Key is the key as the configuration wrote it where Origin says
+	// (spring.cloud.stream.bindings.process-in-0.consumer.maxAttempts in
+	// a YAML file, a .properties line's key, max_attempts), when that
+	// differs from Path; else "". For a value a binding inherits from
+	// stream.default it is the key written there. Error shows Key in
+	// place of Path, so that the key is found in the file; a variable's
+	// Origin names the variable itself (env NAME) and Key is "".
+	Key    string
 	Origin string
 	Msg    string
 	// UnknownKey is set when the key at Path is not one its section has
@@ -120,15 +132,25 @@ type ConfigError struct {
 }
 
 func (e *ConfigError) Error() string {
+	key := e.Shown()
 	switch {
-	case e.Path == "" && e.Origin == "":
+	case key == "" && e.Origin == "":
 		return e.Msg
-	case e.Path == "":
+	case key == "":
 		return fmt.Sprintf("%s: %s", e.Origin, e.Msg)
 	case e.Origin != "":
-		return fmt.Sprintf("%s (%s): %s", e.Path, e.Origin, e.Msg)
+		return fmt.Sprintf("%s (%s): %s", key, e.Origin, e.Msg)
 	}
-	return fmt.Sprintf("%s: %s", e.Path, e.Msg)
+	return fmt.Sprintf("%s: %s", key, e.Msg)
+}
+
+// Shown is the key a message about e names: Key, as the configuration
+// wrote it, when set, else Path.
+func (e *ConfigError) Shown() string {
+	if e.Key != "" && e.Path != "" {
+		return e.Key
+	}
+	return e.Path
 }
 
 // ConfigErrors collects every configuration problem found; its Error lists

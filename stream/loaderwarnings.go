@@ -37,7 +37,8 @@ type LoaderWarning struct {
 // (later calls log nothing): "configuration key ignored" with property,
 // origin and reason, "configuration file not read" with file and reason,
 // "active profile matches no configuration" with property, origin and
-// reason.
+// reason. The property is the key as written where it was set (Key),
+// else Path.
 // A nil LoaderWarnings logs nothing.
 func (w *LoaderWarnings) Log(log *slog.Logger) {
 	if w == nil {
@@ -50,10 +51,10 @@ func (w *LoaderWarnings) Log(log *slog.Logger) {
 				continue
 			}
 			if x.Profile {
-				log.Warn("active profile matches no configuration", "property", x.Path, "origin", x.Origin, "reason", x.Msg)
+				log.Warn("active profile matches no configuration", "property", x.Shown(), "origin", x.Origin, "reason", x.Msg)
 				continue
 			}
-			log.Warn("configuration key ignored", "property", x.Path, "origin", x.Origin, "reason", x.Msg)
+			log.Warn("configuration key ignored", "property", x.Shown(), "origin", x.Origin, "reason", x.Msg)
 		}
 	})
 }

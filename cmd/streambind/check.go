@@ -689,6 +689,9 @@ func check(s *service) *checked {
 	// every message, the binders' and the app's as the loader's.
 	for _, e := range append(out.problems[:len(out.problems):len(out.problems)], out.warnings...) {
 		e.Msg = s.loaded.Secrets.String(e.Msg)
+		if e.Key == "" { // the key as the files wrote it where it was set
+			e.Key = s.loaded.Stream.WrittenKey(e.Path, e.Origin)
+		}
 	}
 
 	// The bindings, from the specs the app validated.

@@ -127,11 +127,16 @@ func (p problem) github(failing bool) string {
 const strictTitle = "warning (--strict)"
 
 // problemOf turns a problem the loader, the app or a binder found in s
-// into a lint problem: at the key it was set (shownKey), where it was set,
-// the file or the environment variable named once (not again as the key
-// or at the start of the message), secrets redacted.
+// into a lint problem: at the key it was set (shownKey), as written there
+// (the problem's Key), where it was set, the file or the environment
+// variable named once (not again as the key or at the start of the
+// message), secrets redacted.
 func (s *service) problemOf(e *stream.ConfigError, warning bool) problem {
-	p := problem{loc: s.locate(e.Origin), key: shownKey(e.Path, e.Origin), msg: redact.String(e.Msg), warning: warning}
+	key := shownKey(e.Path, e.Origin)
+	if key == e.Path {
+		key = e.Shown()
+	}
+	p := problem{loc: s.locate(e.Origin), key: key, msg: redact.String(e.Msg), warning: warning}
 	if p.loc.flag != "" {
 		p.key = "" // a flag's value, not a key of the files
 	}

@@ -74,8 +74,8 @@ func TestLintBinderTypeNameWithDeclaredBinders(t *testing.T) {
 		dir, want string
 		code      int
 	}{
-		{"binding", "binding/application.yaml:16: stream.bindings.relay-out-0.binder: " + named, exitFailure},
-		{"default", "default/application.yaml:13: stream.default-binder: " + named, exitFailure},
+		{"binding", "binding/application.yaml:16: spring.cloud.stream.bindings.relay-out-0.binder: " + named, exitFailure},
+		{"default", "default/application.yaml:13: spring.cloud.stream.default-binder: " + named, exitFailure},
 		{"implicit", "", exitOK},
 		{"nocandidate", "", exitOK},
 		{"nodefault", "nodefault/application.yaml: stream.default-binder: is not set and 3 binders are declared under stream.binders (archive, events, warehouse): set stream.default-binder to the one the bindings that name no binder use (the binding that names none: relay-out-0 (application.yaml:15))", exitFailure},

@@ -34,8 +34,8 @@ spring.cloud.stream.bindings.log-in-0.destination=loud
 `})
 	r = runIn(t, dir, nil, "lint", ".")
 	for _, want := range []string{
-		"application.properties:3: stream.bindings.uppercase-in-0: warning: configured binding not bound: it is named after a function that runs only inside a composition",
-		"application.properties:4: stream.bindings.reverse-out-0: warning: configured binding not bound",
+		"application.properties:3: spring.cloud.stream.bindings.uppercase-in-0: warning: configured binding not bound: it is named after a function that runs only inside a composition",
+		"application.properties:4: spring.cloud.stream.bindings.reverse-out-0: warning: configured binding not bound",
 		`if uppercase and reverse are separate functions, separate them with ';' ("uppercase;reverse")`,
 	} {
 		if r.code != 0 || !strings.Contains(r.stdout, want) {

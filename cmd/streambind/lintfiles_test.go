@@ -96,11 +96,11 @@ func TestLintCertificateFiles(t *testing.T) {
 	dir := writeFiles(t, map[string]string{"application.yaml": filesYAML(trust, keystore, ca, cert, key, "")})
 	missing := func(f string) string { return "file " + f + ": cannot be read: no such file or directory" }
 	lines := []struct{ at, msg string }{
-		{"application.yaml:14: stream.binders.kafka.environment.configuration.ssl.truststore.location: ", missing(trust)},
-		{"application.yaml:15: stream.binders.kafka.environment.configuration.ssl.keystore.location: ", missing(keystore)},
-		{"application.yaml:21: stream.binders.rabbit.environment.tls.ca-file: ", missing(ca)},
-		{"application.yaml:22: stream.binders.rabbit.environment.tls.cert-file: ", missing(cert)},
-		{"application.yaml:23: stream.binders.rabbit.environment.tls.key-file: ", missing(key)},
+		{"application.yaml:14: spring.cloud.stream.binders.kafka.environment.configuration.ssl.truststore.location: ", missing(trust)},
+		{"application.yaml:15: spring.cloud.stream.binders.kafka.environment.configuration.ssl.keystore.location: ", missing(keystore)},
+		{"application.yaml:21: spring.cloud.stream.binders.rabbit.environment.tls.ca-file: ", missing(ca)},
+		{"application.yaml:22: spring.cloud.stream.binders.rabbit.environment.tls.cert-file: ", missing(cert)},
+		{"application.yaml:23: spring.cloud.stream.binders.rabbit.environment.tls.key-file: ", missing(key)},
 	}
 	var warnings, errs []string
 	for _, l := range lines {
@@ -149,9 +149,9 @@ func TestLintCertificateFileContents(t *testing.T) {
 	}
 	dir := writeFiles(t, map[string]string{"application.yaml": filesYAML(bogus, ks, bogus, cert, ca, "")})
 	want := []string{
-		"application.yaml:14: stream.binders.kafka.environment.configuration.ssl.truststore.location: file " + bogus + ": is not a PEM file (a JKS or PKCS12 store?): Go's TLS reads PEM files only; convert it with keytool and openssl and set the store type to PEM",
-		"application.yaml:21: stream.binders.rabbit.environment.tls.ca-file: file " + bogus + ": no PEM certificate in it",
-		"application.yaml:23: stream.binders.rabbit.environment.tls.key-file: file " + ca + ": loading the client certificate's key (cert-file " + cert + "): tls: found a certificate rather than a key in the PEM for the private key",
+		"application.yaml:14: spring.cloud.stream.binders.kafka.environment.configuration.ssl.truststore.location: file " + bogus + ": is not a PEM file (a JKS or PKCS12 store?): Go's TLS reads PEM files only; convert it with keytool and openssl and set the store type to PEM",
+		"application.yaml:21: spring.cloud.stream.binders.rabbit.environment.tls.ca-file: file " + bogus + ": no PEM certificate in it",
+		"application.yaml:23: spring.cloud.stream.binders.rabbit.environment.tls.key-file: file " + ca + ": loading the client certificate's key (cert-file " + cert + "): tls: found a certificate rather than a key in the PEM for the private key",
 	}
 	r := runIn(t, dir, nil, "lint", "--check-files")
 	if r.code != exitFailure {
@@ -208,13 +208,13 @@ func TestLintCertificateSettingsStillChecked(t *testing.T) {
 		name, kafka, rabbit, want string
 	}{
 		{"store type not supported", kafkaSSL + "\n              ssl.truststore.type: JKS", rabbitCA,
-			"application.yaml:14: stream.binders.kafka.environment.configuration.ssl.truststore.type: JKS is not supported: Go's TLS reads PEM files only (convert a JKS or PKCS12 store with keytool and openssl, and set PEM)"},
+			"application.yaml:14: spring.cloud.stream.binders.kafka.environment.configuration.ssl.truststore.type: JKS is not supported: Go's TLS reads PEM files only (convert a JKS or PKCS12 store with keytool and openssl, and set PEM)"},
 		{"password of a store", kafkaSSL + "\n              ssl.truststore.password: changeit", rabbitCA,
-			"application.yaml:14: stream.binders.kafka.environment.configuration.ssl.truststore.password: not supported: only PEM trust stores are supported, and they take no password (convert JKS or PKCS12 with keytool -exportcert -rfc)"},
+			"application.yaml:14: spring.cloud.stream.binders.kafka.environment.configuration.ssl.truststore.password: not supported: only PEM trust stores are supported, and they take no password (convert JKS or PKCS12 with keytool -exportcert -rfc)"},
 		{"TLS under plaintext", "              security.protocol: PLAINTEXT\n              ssl.truststore.location: " + trust, rabbitCA,
-			"application.yaml:13: stream.binders.kafka.environment.configuration.ssl.truststore.location: TLS is used only with security.protocol SSL or SASL_SSL, and security.protocol is PLAINTEXT"},
+			"application.yaml:13: spring.cloud.stream.binders.kafka.environment.configuration.ssl.truststore.location: TLS is used only with security.protocol SSL or SASL_SSL, and security.protocol is PLAINTEXT"},
 		{"cert-file without key-file", kafkaSSL, rabbitCA + "\n              cert-file: " + trust,
-			"application.yaml:18: stream.binders.rabbit.environment.tls: cert-file and key-file go together"},
+			"application.yaml:18: spring.cloud.stream.binders.rabbit.environment.tls: cert-file and key-file go together"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			dir := writeFiles(t, map[string]string{"application.yaml": service(tc.kafka, tc.rabbit)})
@@ -281,8 +281,8 @@ func TestLintNATSFiles(t *testing.T) {
 	creds, ca := filepath.Join(nowhere, "user.creds"), filepath.Join(nowhere, "ca.pem")
 	dir := writeFiles(t, map[string]string{"application.yaml": natsLintYAML(creds, "          tls:\n            ca-file: "+ca+"\n")})
 	r := runIn(t, dir, nil, "lint")
-	if r.code != exitOK || len(r.lines()) != 2 || !strings.Contains(r.stdout, "application.yaml:12: stream.nats.binder.credentials-file: warning: file "+creds+": cannot be read: no such file or directory"+fileHintText) ||
-		!strings.Contains(r.stdout, "application.yaml:14: stream.nats.binder.tls.ca-file: warning: file "+ca+": cannot be read") {
+	if r.code != exitOK || len(r.lines()) != 2 || !strings.Contains(r.stdout, "application.yaml:12: spring.cloud.stream.nats.binder.credentials-file: warning: file "+creds+": cannot be read: no such file or directory"+fileHintText) ||
+		!strings.Contains(r.stdout, "application.yaml:14: spring.cloud.stream.nats.binder.tls.ca-file: warning: file "+ca+": cannot be read") {
 		t.Errorf("exit status %d, stdout:\n%s", r.code, r.stdout)
 	}
 	r = runIn(t, dir, nil, "lint", "--check-files")
@@ -335,11 +335,11 @@ func TestLintNATSCredentialsContents(t *testing.T) {
 	const badMsg = ": holds no user JWT, holds an nkey seed that is not valid (want a NATS credentials file: a user JWT and its nkey seed, as nsc writes it)"
 	dir := writeFiles(t, map[string]string{"application.yaml": yaml(bad, "")})
 	r := runIn(t, dir, nil, "lint")
-	if want := "application.yaml:12: stream.nats.binder.credentials-file: warning: file " + bad + badMsg + fileHintText; r.code != exitOK || len(r.lines()) != 1 || r.lines()[0] != want {
+	if want := "application.yaml:12: spring.cloud.stream.nats.binder.credentials-file: warning: file " + bad + badMsg + fileHintText; r.code != exitOK || len(r.lines()) != 1 || r.lines()[0] != want {
 		t.Errorf("exit status %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
 	}
 	r = runIn(t, dir, nil, "lint", "--check-files")
-	if want := "application.yaml:12: stream.nats.binder.credentials-file: file " + bad + badMsg; r.code != exitFailure || len(r.lines()) != 1 || r.lines()[0] != want {
+	if want := "application.yaml:12: spring.cloud.stream.nats.binder.credentials-file: file " + bad + badMsg; r.code != exitFailure || len(r.lines()) != 1 || r.lines()[0] != want {
 		t.Errorf("--check-files: exit status %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
 	}
 	if strings.Contains(r.stdout+r.stderr, "SUAsecret") || strings.Contains(r.stdout+r.stderr, "not a creds") {
@@ -353,7 +353,7 @@ func TestLintNATSCredentialsContents(t *testing.T) {
 
 	dir = writeFiles(t, map[string]string{"application.yaml": yaml(good, "          token: t0k-secret\n")})
 	r = runIn(t, dir, nil, "lint", "--check-files")
-	if want := "application.yaml:13: stream.nats.binder.token: set only one of username/password, token and credentials-file (also set: stream.nats.binder.credentials-file)"; r.code != exitFailure || len(r.lines()) != 1 || r.lines()[0] != want {
+	if want := "application.yaml:13: spring.cloud.stream.nats.binder.token: set only one of username/password, token and credentials-file (also set: stream.nats.binder.credentials-file)"; r.code != exitFailure || len(r.lines()) != 1 || r.lines()[0] != want {
 		t.Errorf("token and credentials-file: exit status %d, stdout:\n%s\nwant:\n%s", r.code, r.stdout, want)
 	}
 	if strings.Contains(r.stdout+r.stderr, "t0k-secret") {

@@ -19,7 +19,7 @@ spring.cloud.stream.bindings.reserve-in-0.consumer.instance-count: 2
 spring.cloud.stream.kafka.bindings.reserve-in-0.consumer.autoRebalanceEnabled: false
 `})
 	r := runIn(t, dir, nil, "lint")
-	const want = "application.yaml:5: stream.bindings.reserve-in-0.consumer.instance-index: must be in [0, instance-count=2), got 2"
+	const want = "application.yaml:5: spring.cloud.stream.bindings.reserve-in-0.consumer.instance-index: must be in [0, instance-count=2), got 2"
 	if r.code != exitFailure || !strings.Contains(r.stdout, want) {
 		t.Errorf("exit status %d, want %d and %q; stdout:\n%s\nstderr:\n%s", r.code, exitFailure, want, r.stdout, r.stderr)
 	}

@@ -23,7 +23,7 @@ spring.cloud.function.configuration.echo.output-header-mapping-expression.tenant
 	})
 	r := runIn(t, dir, nil, "lint", "bad")
 	out := strings.Join(r.lines(), "\n")
-	const want = `bad/application.properties:3: stream.function.configuration.echo.input-header-mapping-expression.tenant: expression "T(x).y()": type reference T(...) is not supported`
+	const want = `bad/application.properties:3: spring.cloud.function.configuration.echo.input-header-mapping-expression.tenant: expression "T(x).y()": type reference T(...) is not supported`
 	if r.code == exitOK || !strings.Contains(out, want) {
 		t.Errorf("lint bad: exit %d, want an error %q:\n%s", r.code, want, out)
 	}

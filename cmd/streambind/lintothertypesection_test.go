@@ -30,11 +30,11 @@ func TestLintOtherTypeSectionOfBinding(t *testing.T) {
 	})
 	r := runIn(t, dir, nil, "lint", "valid")
 	if r.code != exitOK || strings.Contains(r.stdout, "MANUAL") ||
-		!strings.Contains(r.stdout, "valid/application.yaml:11: stream.kafka.bindings.process-in-0: warning: ignored: binding process-in-0 is on a binder of type rabbit, which does not read the kafka binder's properties (as in SCSt)") {
+		!strings.Contains(r.stdout, "valid/application.yaml:11: spring.cloud.stream.kafka.bindings.process-in-0: warning: ignored: binding process-in-0 is on a binder of type rabbit, which does not read the kafka binder's properties (as in SCSt)") {
 		t.Errorf("valid: exit status %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	r = runIn(t, dir, nil, "lint", "typo")
-	if r.code != exitFailure || !strings.Contains(r.stdout, "typo/application.yaml:14: stream.kafka.bindings.process-in-0.consumer.ack-mdoe: unknown key; did you mean ack-mode?") {
+	if r.code != exitFailure || !strings.Contains(r.stdout, "typo/application.yaml:14: spring.cloud.stream.kafka.bindings.process-in-0.consumer.ack-mdoe: unknown key; did you mean ack-mode?") {
 		t.Errorf("typo: exit status %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 }

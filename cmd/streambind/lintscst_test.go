@@ -131,7 +131,7 @@ func TestConfigBootKeysFromTheEnvironment(t *testing.T) {
 // definition with the app's own message, and only that.
 func TestLintInputBindingInDefinition(t *testing.T) {
 	r := runIn(t, "../../stream/testdata/input-binding-in-definition", nil, "lint", ".")
-	if r.code != 1 || !strings.Contains(r.stdout, "application.yaml:10: stream.input-bindings: input binding fooin is also a function of stream.function.definition") {
+	if r.code != 1 || !strings.Contains(r.stdout, "application.yaml:10: spring.cloud.stream.input-bindings: input binding fooin is also a function of stream.function.definition") {
 		t.Fatalf("exit %d, stdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	// The error names fooin: no warning that it is not bound contradicts it.

@@ -20,7 +20,7 @@ func TestLintUnboundNothingBound(t *testing.T) {
           group: q
 `})
 	r := runIn(t, dir, nil, "lint", ".")
-	want := "application.yml:6: stream.bindings.input: warning: configured binding not bound: no bound function or output binding has this name; its settings are unused (bound: none)"
+	want := "application.yml:6: spring.cloud.stream.bindings.input: warning: configured binding not bound: no bound function or output binding has this name; its settings are unused (bound: none)"
 	if r.code != 0 || !strings.Contains(r.stdout, want) || strings.Contains(r.stdout, "bound: )") {
 		t.Fatalf("lint: exit %d, want %q in stdout:\n%s\nstderr:\n%s", r.code, want, r.stdout, r.stderr)
 	}

@@ -15,7 +15,7 @@ spring.cloud.stream.bindings.process-in-0:
   group: g
 `})
 	r := runIn(t, dir, []string{"KAFKA_TOPIC=orders"}, "lint", "svc")
-	want := `svc/application.yaml:3: stream.bindings.process-in-0.destination: warning: the value holds a "${" with no closing '}': "${KAFKA_TOPIC"`
+	want := `svc/application.yaml:3: spring.cloud.stream.bindings.process-in-0.destination: warning: the value holds a "${" with no closing '}': "${KAFKA_TOPIC"`
 	if r.code != 0 || !strings.Contains(r.stdout, want) {
 		t.Errorf("lint: exit %d, want 0 and %q:\n%s%s", r.code, want, r.stdout, r.stderr)
 	}
