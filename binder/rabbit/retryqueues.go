@@ -208,8 +208,23 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 	keepProperties(&msg, &in.d)
 	msg.Timestamp = in.d.Timestamp // the same message, handled again
 	var err error
+	typed := false
 	for attempt := 0; attempt < 2; attempt++ {
 		ctx, cancel := context.WithTimeout(r.ctx, dlPublishTimeout)
+		if !typed {
+			// The headers it came with in their AMQP types, as its dead
+			// letter keeps them (keepHeaderTypes): an int stays an int,
+			// an scst_partition that came as a string a string, for the
+			// retried delivery and the dead letter made of it. Within
+			// what a dead letter's headers may take of the frame of the
+			// connection it goes on (else as text, as without a
+			// connection, when the publish fails as well).
+			conn, _, cerr := c.bd.pubMgr.get(ctx)
+			if cerr == nil {
+				typed = true
+				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), nil)
+			}
+		}
 		err = c.bd.dlPub.publish(ctx, "", wq, true, msg)
 		cancel()
 		if err == nil {
