@@ -83,7 +83,7 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 		// A binder's message about the key points at the line that set it.
 		if p := "stream." + typ + ".binder." + key; origins[p] == "" {
 			if o := originOf(origins, from); o != "" {
-				origins[p] = o + " (" + from + ")"
+				origins[p] = o + " (" + writtenOr(cfg, from, o) + ")"
 			}
 		}
 	}
@@ -120,7 +120,7 @@ func bootConnections(raw map[string]any, cfg *stream.Config, origins map[string]
 				// line of the Spring Boot key it came from.
 				from := kc.mapFrom[mk+"\x00"+prop]
 				if o := originOf(origins, from); o != "" {
-					origins[strings.ToLower("stream.kafka.binder."+mk+"."+prop)] = o + " (" + from + ")"
+					origins[strings.ToLower("stream.kafka.binder."+mk+"."+prop)] = o + " (" + writtenOr(cfg, from, o) + ")"
 				}
 			}
 		}
@@ -399,4 +399,13 @@ func pruneEmpty(m map[string]any) map[string]any {
 		}
 	}
 	return m
+}
+
+// writtenOr is the key from, set at origin, as the file wrote it
+// (spring.rabbitmq.virtualHost), else from.
+func writtenOr(cfg *stream.Config, from, origin string) string {
+	if w := cfg.WrittenKey(from, origin); w != "" {
+		return w
+	}
+	return from
 }

@@ -103,3 +103,19 @@ func TestProblemNamesKeyAsWritten(t *testing.T) {
 		})
 	}
 }
+
+// A binder setting read from Spring Boot's namespace (spring.rabbitmq.*)
+// has the origin of the Boot key, which names that key as written, for
+// lint and config to show.
+func TestBootKeyOriginAsWritten(t *testing.T) {
+	l := mustLoad(t, Options{Logger: discard, Env: []string{},
+		Data: []byte("spring:\n  rabbitmq:\n    virtualHost: orders\n    host: h\n")})
+	for k, want := range map[string]string{
+		"stream.rabbit.binder.virtual-host": "application.yaml:3 (spring.rabbitmq.virtualHost)",
+		"stream.rabbit.binder.addresses":    "application.yaml:4 (spring.rabbitmq.host)",
+	} {
+		if got := l.Stream.Origins[k]; got != want {
+			t.Errorf("origin of %s: %q, want %q", k, got, want)
+		}
+	}
+}

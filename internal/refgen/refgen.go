@@ -243,9 +243,11 @@ How keys are written (package config; the whole contract is
   ` + "`;`" + `); a YAML list there is an error that says what to write (Spring Boot
   binds no list to a string: SCSt would run with the key unset).
 - Unknown keys and bad values fail start-up, every problem at once, with its
-  key path and file:line. A key given both a value and keys inside it
-  (` + "`brokers`" + ` and ` + "`brokers.x`" + `: Spring Boot binds the first and ignores the
-  second) is refused, the error naming both keys. A binding property
+  key path and file:line, the key as the file wrote it there
+  (` + "`spring.cloud.stream.bindings.x-in-0.consumer.maxAttempts`" + `, a .properties
+  line's key; ` + "`stream.ConfigError.Path`" + ` has the canonical form). A key
+  given both a value and keys inside it (` + "`brokers`" + ` and ` + "`brokers.x`" + `:
+  Spring Boot binds the first and ignores the second) is refused, the error naming both keys. A binding property
   written in a binder section (` + "`stream.rabbit.binder.prefetch`" + `), or in a
   declared binder's ` + "`environment`" + ` in either form, is an error saying where
   it goes. A common binding property written among a binder type's binding
