@@ -681,6 +681,14 @@ func (bd *Binder) deadLetterSettings() streamSettings {
 	ss := bd.st.stream
 	ss.retention = jetstream.LimitsPolicy
 	ss.maxAge, ss.maxMsgs, ss.maxBytes = bd.st.dlqStream.maxAge, bd.st.dlqStream.maxMsgs, bd.st.dlqStream.maxBytes
+	// JetStream refuses a duplicate window longer than max-age (err_code
+	// 10052): a dlq-stream.max-age below stream.duplicate-window (2m by
+	// default) failed every bind with a dead-letter destination. The
+	// window is then max-age, as nats-server gives a stream made with none;
+	// a dead letter older than that is gone anyway.
+	if ss.maxAge > 0 && ss.duplicateWindow > ss.maxAge {
+		ss.duplicateWindow = ss.maxAge
+	}
 	return ss
 }
 
