@@ -24,7 +24,7 @@ func TestEmitBytesDoesNotAllocate(t *testing.T) {
 	p := []byte("payload")
 	c := codecFor[[]byte]()
 	if n := testing.AllocsPerRun(1000, func() {
-		if err := emitValue(ctx, rt, c, p, false); err != nil {
+		if err := emitValue(ctx, rt, c, p, nil); err != nil {
 			t.Fatal(err)
 		}
 	}); n != 0 {
@@ -32,7 +32,7 @@ func TestEmitBytesDoesNotAllocate(t *testing.T) {
 	}
 	var sent Envelope
 	b.producer = producerFunc(func(_ context.Context, env Envelope) error { sent = env; return nil })
-	if err := emitValue(ctx, rt, codecFor[Message[[]byte]](), Message[[]byte]{Payload: p, Key: []byte("k")}, false); err != nil {
+	if err := emitValue(ctx, rt, codecFor[Message[[]byte]](), Message[[]byte]{Payload: p, Key: []byte("k")}, nil); err != nil {
 		t.Fatal(err)
 	}
 	if string(sent.Key) != "k" {

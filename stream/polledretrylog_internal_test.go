@@ -3,6 +3,7 @@ package stream
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync/atomic"
@@ -56,6 +57,29 @@ func TestPolledSupplierRetriedSendLogsWarn(t *testing.T) {
 		supplier(rt).poll(context.Background(), send)
 		if l := logs.String(); !strings.Contains(l, "level=ERROR msg=\"supplier output dropped: the app stopped before the broker took it\"") {
 			t.Errorf("no ERROR for the value lost; log:\n%s", l)
+		}
+	})
+	// The shutdown stops the output binding while the value is retried:
+	// the attempt that finds it stopped is the last (stoppedForGood), so
+	// the value is lost: an ERROR, not a WARN "retrying" (it was only that
+	// WARN, and no ERROR).
+	t.Run("binding stopped at shutdown", func(t *testing.T) {
+		ctx, stop := context.WithCancel(context.Background())
+		defer stop()
+		var n atomic.Int32
+		rt, logs := newRT(func() error {
+			if n.Add(1) == 1 {
+				return down
+			}
+			stop() // the app's shutdown began and stopped the binding
+			return fmt.Errorf("send: %w", ErrBindingStopped)
+		})
+		send, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		supplier(rt).poll(ctx, send)
+		l := logs.String()
+		if n.Load() != 2 || strings.Count(l, "level=WARN msg=\"supplier output not sent, retrying\"") != 1 || !strings.Contains(l, "level=ERROR") {
+			t.Errorf("%d attempts; want 2, one WARN retrying and an ERROR for the value lost; log:\n%s", n.Load(), l)
 		}
 	})
 }

@@ -1000,7 +1000,7 @@ func (s *polledSupplier[Out]) poll(ctx, send context.Context) (more bool, err er
 	var failed error // a send that failed for good (not retried) ends the poll
 	sent := false
 	_ = emitRetrying(send, func(c context.Context, v Out) error {
-		err := stoppedForGood(ctx, emitValue(c, s.rt, s.out, v, true))
+		err := emitValue(c, s.rt, s.out, v, ctx)
 		if IsPermanent(err) {
 			failed = err
 		}
@@ -1025,7 +1025,6 @@ func stoppedForGood(ctx context.Context, err error) error {
 	}
 	return err
 }
-
 
 // sourceSupplier runs an event-driven supplier.
 type sourceSupplier[Out any] struct {
@@ -1061,18 +1060,22 @@ func (s *sourceSupplier[Out]) emit(ctx context.Context, v Out) error {
 		}
 		return fmt.Errorf("binding %s: %w", s.rt.out.name, context.Cause(ctx))
 	}
-	return emitValue(ctx, s.rt, s.out, v, false)
+	return emitValue(ctx, s.rt, s.out, v, nil)
 }
 
 // emitValue encodes and sends a supplier's value, logging and counting
 // failures (the caller sees the error too): at ERROR, but at WARN when
-// retrying says the caller sends the value again after an error that is
-// not permanent (a polled supplier's value: nothing is lost yet).
+// the caller sends the value again after an error that is not permanent
+// (a polled supplier's value: nothing is lost yet). retry, non-nil, is
+// such a caller's supplier context: an error saying the binding stopped
+// once it ended is permanent (stoppedForGood), made so before it is
+// logged, as the value is not sent again (it was a WARN "retrying", and
+// the value lost to the shutdown had no ERROR).
 // A panic of the user's code on the way (the value's MarshalJSON, a
 // partition key extractor) is that emit's permanent error: a source may
 // call emit from a goroutine of its own, outside any recovery, where the
 // panic ended the process.
-func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v Out, retrying bool) error {
+func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v Out, retry context.Context) error {
 	err := safeCall(func() error {
 		data, hdr, err := c.encode(&rt.outCx, v)
 		if err != nil {
@@ -1099,7 +1102,10 @@ func emitValue[Out any](ctx context.Context, rt *runtimeBinding, c codec[Out], v
 		if errors.As(err, &pe) {
 			err = Permanent(err)
 		}
-		if retrying && !IsPermanent(err) {
+		if retry != nil {
+			err = stoppedForGood(retry, err)
+		}
+		if retry != nil && !IsPermanent(err) {
 			rt.log.Warn("supplier output not sent, retrying", "error", boundedErr(err))
 		} else {
 			rt.log.Error("supplier output not sent", "error", boundedErr(err))
