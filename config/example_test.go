@@ -98,7 +98,7 @@ myapp:
 	// pw
 	// env MYAPP_DB_MAXCONNS
 	// invalid configuration (2 problems):
-	//   - myapp.db.maxconns (application.yaml:3): expected an integer, got "ten"
+	//   - myapp.db.maxConns (application.yaml:3): expected an integer, got "ten"
 	//   - myapp.db.tmeout (application.yaml:4): unknown key; did you mean timeout?
 }
 

@@ -47,7 +47,8 @@ import (
 //
 // Every problem is reported, as a [stream.ConfigErrors] whose paths are
 // key paths from the root ("myapp.db.max-conns", "myapp.hosts[2]") and
-// whose origins are file:line or "env NAME". A v that is not a non-nil
+// whose origins are file:line or "env NAME", each with the key as the
+// file wrote it (Key: myApp.db.maxConns) where that differs. A v that is not a non-nil
 // pointer, or a section that is the stream section (decoded by Load into
 // [Loaded.Stream]), is a plain error. Decode does not change l and may be
 // called concurrently.
@@ -158,6 +159,9 @@ func (l *Loaded) Decode(section string, v any) error {
 	for _, e := range errs {
 		e.Msg = l.Secrets.String(renameAliases(e.Msg, l.aliases)) // max-attempts: ${DB_PASSWORD}
 		e.Origin = renameAliases(e.Origin, l.aliases)
+		if e.Key == "" { // the key as the file wrote it where it was set
+			e.Key = l.Stream.WrittenKey(e.Path, e.Origin)
+		}
 	}
 	return errs.Err()
 }
@@ -191,6 +195,11 @@ func (l *Loaded) Problem(path, msg string) *stream.ConfigError {
 	}
 	if env != "" {
 		e.Origin = renameAliases("env "+env, l.aliases)
+	}
+	if found { // the key as the file wrote it, when the file set it
+		if e.Key = l.Stream.WrittenKey(key, e.Origin); e.Key == e.Path {
+			e.Key = ""
+		}
 	}
 	return e
 }

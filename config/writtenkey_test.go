@@ -119,3 +119,24 @@ func TestBootKeyOriginAsWritten(t *testing.T) {
 		}
 	}
 }
+
+// An application's own section decoded with Decode, and a problem the
+// program reports with Problem, name the key as the file wrote it too.
+func TestDecodeProblemKeyAsWritten(t *testing.T) {
+	l := mustLoad(t, Options{Logger: discard, Env: []string{},
+		Data: []byte("myApp:\n  db:\n    maxConns: lots\n    pool_size: 500\n")})
+	var v struct {
+		DB struct {
+			MaxConns int `mapstructure:"max-conns"`
+			PoolSize int `mapstructure:"pool-size"`
+		} `mapstructure:"db"`
+	}
+	err := l.Decode("myapp", &v)
+	var errs stream.ConfigErrors
+	if !errors.As(err, &errs) || len(errs) != 1 || errs[0].Key != "myApp.db.maxConns" || errs[0].Origin != "application.yaml:3" {
+		t.Fatalf("Decode: %v (%+v)", err, errs)
+	}
+	if e := l.Problem("myapp.db.pool-size", "at most 100"); e.Key != "myApp.db.pool_size" || e.Error() != "myApp.db.pool_size (application.yaml:4): at most 100" {
+		t.Errorf("Problem: %q (%+v)", e.Error(), e)
+	}
+}
