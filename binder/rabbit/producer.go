@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"maps"
 	"regexp"
 	"slices"
 	"strconv"
@@ -35,7 +36,7 @@ const keyHeader = "x-streambind-key"
 // not one the publisher generated (a user's id header, a dead letter
 // keeping its original id): two publishes in flight could share such an id,
 // and a basic.return must be matched to the one it belongs to. The consumer
-// drops it.
+// drops it, and a publish drops one the message came with (attempt).
 const pubHeader = "x-streambind-pub"
 
 // publisher publishes with confirms over a small pool of channels ("lanes")
@@ -396,6 +397,15 @@ type pubAttempt struct {
 // correlation header of its own.
 func (p *publisher) attempt(exchange, key string, mandatory bool, msg amqp.Publishing) *pubAttempt {
 	a := &pubAttempt{exchange: exchange, key: key, mandatory: mandatory}
+	if _, own := msg.Headers[pubHeader]; own {
+		// One the message came with (an input's, from another client or
+		// binder, that an output inherited) is not this publish's token:
+		// kept, the broker's return would be matched to it, not to the
+		// publish, which would then succeed unroutable.
+		h := maps.Clone(msg.Headers)
+		delete(h, pubHeader)
+		msg.Headers = h
+	}
 	if msg.MessageId == "" && !p.keepIDs {
 		msg.MessageId = p.idPfx + strconv.FormatUint(p.ids.Add(1), 36)
 		a.corr = msg.MessageId
