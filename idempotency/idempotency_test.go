@@ -290,7 +290,7 @@ func TestConfigErrors(t *testing.T) {
 			_, err = idempotency.FromConfig(l)
 		}
 		for _, want := range []string{
-			"idempotency.postgres.purge-interval (application.yaml:3): is 10ms; want at least 1s",
+			"idempotency.postgres.purgeInterval (application.yaml:3): is 10ms; want at least 1s", // as written
 			"idempotency.postgres.table (application.yaml:4): ",
 			"idempotency.redis.lease (env IDEMPOTENCY_REDIS_LEASE): is 1ms; want at least 100ms",
 		} {

@@ -106,7 +106,8 @@ func TestConfigValueErrorsNameFileLine(t *testing.T) {
 	if err == nil {
 		t.Fatal("FromConfig took a bad section")
 	}
-	for key, line := range map[string]int{"batch-size": 2, "poll-interval": 3, "table": 4, "concurrency": 5, "send-timeout": 6} {
+	// batchSize as the file writes it (ConfigError.Key).
+	for key, line := range map[string]int{"batchSize": 2, "poll-interval": 3, "table": 4, "concurrency": 5, "send-timeout": 6} {
 		want := fmt.Sprintf("outbox.%s (%s:%d): ", key, file, line)
 		if !strings.Contains(err.Error(), want) {
 			t.Errorf("error does not name %s where it was set (want %q):\n%v", key, want, err)

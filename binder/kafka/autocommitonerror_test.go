@@ -46,7 +46,7 @@ func TestAutoCommitOnErrorFalseStarts(t *testing.T) {
 			continue
 		}
 		n++
-		if !strings.HasPrefix(w, "stream.kafka.bindings.enrich-in-0.consumer.auto-commit-on-error (application.yaml:17): ignored: false is not honoured: SCSt applies auto-commit-on-error to pollable consumers only") ||
+		if !strings.HasPrefix(w, "spring.cloud.stream.kafka.bindings.enrich-in-0.consumer.auto-commit-on-error (application.yaml:17): ignored: false is not honoured: SCSt applies auto-commit-on-error to pollable consumers only") ||
 			!strings.Contains(w, "dead-lettered (enable-dlq) or dropped") {
 			t.Errorf("warning %s", w)
 		}

@@ -56,8 +56,8 @@ func TestDLQSendTimeoutExpressionTreatedAsProducers(t *testing.T) {
 	}
 	got := warned(warnings)
 	want := []string{
-		"stream.kafka.default.consumer.dlq-producer-properties.sendTimeoutExpression (application.yaml:15): ignored: SCSt evaluates it only with sync: true",
-		"stream.kafka.bindings.enrich-in-0.consumer.dlq-producer-properties.send-timeout-expression (application.yaml:22): ignored: SCSt evaluates it only with sync: true",
+		"spring.cloud.stream.kafka.default.consumer.dlq-producer-properties.sendTimeoutExpression (application.yaml:15): ignored: SCSt evaluates it only with sync: true",
+		"spring.cloud.stream.kafka.bindings.enrich-in-0.consumer.dlq-producer-properties.send-timeout-expression (application.yaml:22): ignored: SCSt evaluates it only with sync: true",
 	}
 	wantTimeoutWarnings(t, got, want, "dlq-producer-properties' sync")
 

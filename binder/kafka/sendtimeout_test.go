@@ -56,8 +56,8 @@ func TestSendTimeoutExpressionWithoutSyncStarts(t *testing.T) {
 	}
 	got := warned(warnings)
 	want := []string{
-		"stream.kafka.default.producer.send-timeout-expression (application.yaml:14): ignored: SCSt evaluates it only with sync: true",
-		"stream.kafka.bindings.enrich-out-0.producer.send-timeout-expression (application.yaml:19): ignored: SCSt evaluates it only with sync: true",
+		"spring.cloud.stream.kafka.default.producer.sendTimeoutExpression (application.yaml:14): ignored: SCSt evaluates it only with sync: true",
+		"spring.cloud.stream.kafka.bindings.enrich-out-0.producer.send-timeout-expression (application.yaml:19): ignored: SCSt evaluates it only with sync: true",
 	}
 	wantTimeoutWarnings(t, got, want, "write-timeout × send-attempts")
 

@@ -94,19 +94,19 @@ func TestSpringSerdeBoilerplateStarts(t *testing.T) {
 		errors   = "handled as any failed message"
 	)
 	want := map[string]string{ // path (origin) → what the warning says
-		"spring.kafka.consumer.value-deserializer (application.yaml:4)":                                                 errors,
-		"spring.kafka.consumer.properties.spring.deserializer.value.delegate.class (application.yaml:6)":                json,
-		"spring.kafka.producer.value-serializer (application.yaml:8)":                                                   json,
-		"stream.kafka.binder.configuration.spring.json.add.type.headers (application.yaml:20)":                          settings,
-		"stream.kafka.binder.consumer-properties.spring.json.trusted.packages (application.yaml:22)":                    settings,
-		"stream.kafka.binder.consumer-properties.value.deserializer (application.yaml:24)":                              errors,
-		"stream.kafka.binder.consumer-properties.spring.deserializer.value.delegate.class (application.yaml:25)":        json,
-		"stream.kafka.binder.producer-properties.value.serializer (application.yaml:28)":                                json,
-		"stream.kafka.bindings.enrich-in-0.consumer.configuration.spring.json.use.type.headers (application.yaml:33)":   settings,
-		"stream.kafka.bindings.enrich-in-0.consumer.configuration.spring.json.value.default.type (application.yaml:36)": settings,
-		"stream.kafka.bindings.enrich-in-0.consumer.configuration.key.deserializer (application.yaml:37)":               errors,
-		"stream.kafka.bindings.enrich-out-0.producer.configuration.spring.json.type.mapping (application.yaml:42)":      settings,
-		"stream.kafka.bindings.enrich-out-0.producer.configuration.key.serializer (application.yaml:43)":                "StringOrBytesSerializer does",
+		"spring.kafka.consumer.value-deserializer (application.yaml:4)":                                                              errors,
+		"spring.kafka.consumer.properties.spring.deserializer.value.delegate.class (application.yaml:6)":                             json,
+		"spring.kafka.producer.value-serializer (application.yaml:8)":                                                                json,
+		"spring.cloud.stream.kafka.binder.configuration.spring.json.add.type.headers (application.yaml:20)":                          settings,
+		"spring.cloud.stream.kafka.binder.consumer-properties.spring.json.trusted.packages (application.yaml:22)":                    settings,
+		"spring.cloud.stream.kafka.binder.consumer-properties.value.deserializer (application.yaml:24)":                              errors,
+		"spring.cloud.stream.kafka.binder.consumer-properties.spring.deserializer.value.delegate.class (application.yaml:25)":        json,
+		"spring.cloud.stream.kafka.binder.producer-properties.value.serializer (application.yaml:28)":                                json,
+		"spring.cloud.stream.kafka.bindings.enrich-in-0.consumer.configuration.spring.json.use.type.headers (application.yaml:33)":   settings,
+		"spring.cloud.stream.kafka.bindings.enrich-in-0.consumer.configuration.spring.json.value.default.type (application.yaml:36)": settings,
+		"spring.cloud.stream.kafka.bindings.enrich-in-0.consumer.configuration.key.deserializer (application.yaml:37)":               errors,
+		"spring.cloud.stream.kafka.bindings.enrich-out-0.producer.configuration.spring.json.type.mapping (application.yaml:42)":      settings,
+		"spring.cloud.stream.kafka.bindings.enrich-out-0.producer.configuration.key.serializer (application.yaml:43)":                "StringOrBytesSerializer does",
 	}
 	for prefix, says := range want {
 		found := false
