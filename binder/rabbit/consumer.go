@@ -1326,8 +1326,13 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 	}
 	h := stream.DeadLetterHeaders(env.Headers, cause)
 	// When it was dead-lettered (streambind dlq ls, --since/--until): the
-	// dead letter keeps the original's timestamp property.
-	h[headerDeadLetteredAt] = strconv.FormatInt(time.Now().UnixMilli(), 10)
+	// dead letter keeps the original's timestamp property. Set once the
+	// dead letter was fitted (within the frame's headroom, as the
+	// publisher's x-streambind-pub), so that no cut drops it: a dead
+	// letter with many small headers lost it first (the largest), and
+	// dlq took the original's timestamp for its time.
+	at := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	delete(h, headerDeadLetteredAt) // an earlier dead-lettering's
 	h[stream.HeaderOriginalExchange] = in.d.Exchange
 	h[stream.HeaderOriginalRoutingKey] = in.d.RoutingKey
 	if env.Received.Queue != "" {
@@ -1388,6 +1393,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 				}
 				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
 				keepOriginal(&msg, &in.d)
+				msg.Headers[headerDeadLetteredAt] = at
 			}
 		}
 		if err == nil && !c.dlq() {
@@ -1937,7 +1943,8 @@ const nativeProperties = "\x00amqp-properties"
 // dead-letterings (a DLQ with dlq-ttl and a dead-letter exchange back to
 // the queue retries until a count); republished as text, the broker
 // started it again at 1 on every pass. adjust returns the value to send
-// for header k, whose original value is v (nil: keep the text). The text
+// for header k, whose original value is v (nil: keep the text; dropHeader:
+// leave it out). The text
 // is kept when the typed headers would encode to more than maxBytes (0:
 // no limit), which the fitted text headers met.
 func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust func(k string, v any) any) {
@@ -1983,6 +1990,13 @@ func typedHeaders(h amqp.Table, native map[string]any, adjust func(k string, v a
 			if v = adjust(k, v); v == nil {
 				continue
 			}
+			if _, drop := v.(dropHeader); drop {
+				if typed == nil {
+					typed = maps.Clone(h)
+				}
+				delete(typed, k)
+				continue
+			}
 		}
 		if _, err := fieldSize(v); err != nil {
 			bad = append(bad, k)
@@ -1996,9 +2010,14 @@ func typedHeaders(h amqp.Table, native map[string]any, adjust func(k string, v a
 	return typed, bad
 }
 
+// dropHeader, returned by keepHeaderTypes' adjust, leaves the header out.
+type dropHeader struct{}
+
 // withoutWaitQueues is keepHeaderTypes' adjust for a dead letter: its
 // x-death array without the entries of the consumer's wait queues
-// (retry-delays; nil when none is left). A delivery whose latest x-death
+// (retry-delays; dropHeader when none is left: not its text, which lists
+// the entries left out, a string where x-death's readers expect an
+// array). A delivery whose latest x-death
 // entry is a wait queue's is a retry (markRetry); a dead letter moved back
 // to the queue as it is (a shovel, the management UI's "move messages")
 // is not one, and gets every retry again.
@@ -2020,7 +2039,7 @@ func (r *run) withoutWaitQueues(k string, v any) any {
 		kept = append(kept, x)
 	}
 	if len(kept) == 0 {
-		return nil
+		return dropHeader{}
 	}
 	return kept
 }
