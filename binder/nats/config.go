@@ -267,6 +267,17 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			return err
 		})
 	}
+	// JetStream refuses a stream whose duplicate window is longer than its
+	// max-age (err_code 10052, at the first bind): the default window
+	// (2m) follows a shorter max-age, as nats-server gives a stream made
+	// with none; one written is an error here, naming the keys.
+	if st := out.stream; st.maxAge > 0 && st.duplicateWindow > st.maxAge {
+		if at := d.GivenAt("duplicatewindow", "duplicates"); at != "" {
+			d.Addf(at, "must not be above stream.max-age (%s): JetStream refuses a stream whose duplicate window is longer than its max age", st.maxAge)
+		} else {
+			out.stream.duplicateWindow = st.maxAge
+		}
+	}
 	envPath := props.EnvironmentPath(s)
 	if out.reconnectMax < out.reconnectInit {
 		// At the key given (its file:line), else where to set it.

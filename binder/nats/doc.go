@@ -547,7 +547,7 @@
 //	  max-msgs: -1                  # -1: unlimited; dead-letter streams have dlq-stream's
 //	  max-bytes: -1                 # -1: unlimited (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it); dead-letter streams have dlq-stream's
 //	  max-msg-size: -1              # bytes of one message, headers included; -1: the server's max_payload (bytes, or a size: 16KB, 1MB; KB = 1024 bytes, as Spring reads it)
-//	  duplicate-window: 2m          # how long a Nats-Msg-Id is remembered for de-duplication
+//	  duplicate-window: 2m          # how long a Nats-Msg-Id is remembered for de-duplication; at most max-age (a shorter max-age is the default then)
 //	  discard: old                  # old | new: what a full stream drops (new: refuses sends)
 //	dlq-stream:                     # dead-letter streams the binder creates: these limits instead of stream's, not inherited from it (their other settings are stream's, their retention always limits)
 //	  max-age: 168h                 # a dead letter not replayed or purged within it is gone; 0: unlimited
