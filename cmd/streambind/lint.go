@@ -123,6 +123,17 @@ func (p problem) github(failing bool) string {
 	return "::" + level + "::" + ghData(msg)
 }
 
+// writtenKey is key path, set at origin, as the service's files wrote it
+// there (config's stream.Config.WrittenKey), else path.
+func (s *service) writtenKey(path, origin string) string {
+	if s.loaded != nil {
+		if w := s.loaded.Stream.WrittenKey(path, origin); w != "" {
+			return w
+		}
+	}
+	return path
+}
+
 // strictTitle titles the error annotation of a warning --strict counts.
 const strictTitle = "warning (--strict)"
 
@@ -135,6 +146,9 @@ func (s *service) problemOf(e *stream.ConfigError, warning bool) problem {
 	key := shownKey(e.Path, e.Origin)
 	if key == e.Path {
 		key = e.Shown()
+		if e.Key == "" { // a finding of lint's own
+			key = s.writtenKey(e.Path, e.Origin)
+		}
 	}
 	p := problem{loc: s.locate(e.Origin), key: key, msg: redact.String(e.Msg), warning: warning}
 	if p.loc.flag != "" {
@@ -650,16 +664,16 @@ func (ep endpoint) keyProblem(kind, key, msg string, warning bool) problem {
 	s := ep.svc
 	path := "stream.bindings." + ep.b.name + "." + key
 	if o, ok := s.exactOrigin(path); ok {
-		return problem{loc: s.locate(o), key: path, msg: msg, warning: warning, kind: kind}
+		return problem{loc: s.locate(o), key: s.writtenKey(path, o), msg: msg, warning: warning, kind: kind}
 	}
 	if o, ok := s.exactOrigin("stream.default." + key); ok {
-		return problem{loc: s.locate(o), key: "stream.default." + key, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
+		return problem{loc: s.locate(o), key: s.writtenKey("stream.default."+key, o), msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
 	}
 	if key == "consumer.instance-count" || key == "consumer.instance-index" {
 		// stream.instance-count/-index are every consumer's default.
 		top := "stream." + strings.TrimPrefix(key, "consumer.")
 		if o, ok := s.exactOrigin(top); ok {
-			return problem{loc: s.locate(o), key: top, msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
+			return problem{loc: s.locate(o), key: s.writtenKey(top, o), msg: "binding " + ep.b.name + ": " + msg, warning: warning, kind: kind}
 		}
 	}
 	// Set nowhere: reported at the binding, and said so (the value is the

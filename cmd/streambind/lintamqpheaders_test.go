@@ -70,8 +70,8 @@ stream:
 `,
 	})
 	lintWarns(t, dir, "kafka",
-		"kafka/application.yaml:6: stream.function.routing-expression: warning: binding functionRouter-in-0 (binder type kafka): headers['amqp_receivedRoutingKey'] is always null there: the amqp_* received headers",
-		"kafka/application.yaml:22: stream.bindings.audit-in-0.consumer.idempotency.key-expression: warning: binding audit-in-0 (binder type kafka): headers['amqp_consumerQueue'] is always null there",
+		"kafka/application.yaml:6: spring.cloud.function.routing-expression: warning: binding functionRouter-in-0 (binder type kafka): headers['amqp_receivedRoutingKey'] is always null there: the amqp_* received headers",
+		"kafka/application.yaml:22: spring.cloud.stream.bindings.audit-in-0.consumer.idempotency.key-expression: warning: binding audit-in-0 (binder type kafka): headers['amqp_consumerQueue'] is always null there",
 		"which only the RabbitMQ binder sets",
 	)
 	lintQuiet(t, dir, "rabbit", "is always null there")

@@ -54,8 +54,8 @@ stream:
 		want []string
 	}{
 		{"port", []string{
-			`port/application.yaml:8: stream.default.content-type: warning: bindings audit-in-0, enrich-out-0: no built-in converter handles content type "application/x-protobuf"` + tail,
-			`port/application.yaml:13: stream.bindings.enrich-in-0.content-type: warning: binding enrich-in-0: no built-in converter handles content type "application/*+avro"` + tail,
+			`port/application.yaml:8: spring.cloud.stream.default.contentType: warning: bindings audit-in-0, enrich-out-0: no built-in converter handles content type "application/x-protobuf"` + tail,
+			`port/application.yaml:13: spring.cloud.stream.bindings.enrich-in-0.contentType: warning: binding enrich-in-0: no built-in converter handles content type "application/*+avro"` + tail,
 		}},
 		{"ok", nil},
 	} {

@@ -75,7 +75,7 @@ spring:
 			"this service's consumers read exchange dev.orders while its producers (and streambind send --destination orders) send to exchange orders" + tail}},
 		{"both", []string{`both/application.yaml:15: stream.rabbit.default.consumer.prefix: warning: stream.rabbit.default.consumer.prefix is "dev." but stream.rabbit.default.producer.prefix is "test.": ` +
 			"this service's consumers read exchange dev.orders while its producers (and streambind send --destination orders) send to exchange test.orders" + tail}},
-		{"scst", []string{`scst/application.yaml:14: stream.rabbit.default.producer.prefix: warning: stream.rabbit.default.consumer.prefix is not set but stream.rabbit.default.producer.prefix is "prod.": ` +
+		{"scst", []string{`scst/application.yaml:14: spring.cloud.stream.rabbit.default.producer.prefix: warning: stream.rabbit.default.consumer.prefix is not set but stream.rabbit.default.producer.prefix is "prod.": ` +
 			"this service's consumers read exchange orders while its producers (and streambind send --destination orders) send to exchange prod.orders" + tail}},
 		{"same", nil},
 		{"own", nil},

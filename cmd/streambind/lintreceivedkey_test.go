@@ -56,11 +56,11 @@ stream:
 `,
 	})
 	lintWarns(t, dir, "port",
-		"port/application.yaml:18: stream.bindings.reserve-out-0.producer.partition-key-expression: warning: binding reserve-out-0: headers['kafka_receivedMessageKey'] is null in an output's expression",
+		"port/application.yaml:18: spring.cloud.stream.bindings.reserve-out-0.producer.partition-key-expression: warning: binding reserve-out-0: headers['kafka_receivedMessageKey'] is null in an output's expression",
 		"so every message fails to send (the key is null)",
-		"port/application.yaml:31: stream.kafka.bindings.audit-out-0.producer.message-key-expression: warning: binding audit-out-0: headers['kafka_receivedMessageKey'] is null in an output's expression",
+		"port/application.yaml:31: spring.cloud.stream.kafka.bindings.audit-out-0.producer.message-key-expression: warning: binding audit-out-0: headers['kafka_receivedMessageKey'] is null in an output's expression",
 		"so messages are sent without a key",
-		"port/application.yaml:25: stream.bindings.trace-out-0.producer.partition-key-expression: warning: binding trace-out-0: headers['kafka_receivedTopic'] is null in an output's expression",
+		"port/application.yaml:25: spring.cloud.stream.bindings.trace-out-0.producer.partition-key-expression: warning: binding trace-out-0: headers['kafka_receivedTopic'] is null in an output's expression",
 		"as the input's stream.Message Received",
 	)
 	// A routing expression over the received key reads it: no warning.

@@ -40,6 +40,8 @@ func TestLintNamesKeyAsWritten(t *testing.T) {
 	}{
 		{[]string{"lint", "yaml"}, nil, `yaml/application.yaml:11: spring.cloud.stream.bindings.process-in-0.consumer.maxAttempts: expected an integer, got "lots"`},
 		{[]string{"lint", "props"}, nil, `props/application.properties:4: spring.cloud.stream.default.consumer.back_off_multiplier: must be at least 1.0, got 0.5`},
+		// A finding of lint's own (the services' shared destination).
+		{[]string{"lint", "yaml", "props"}, nil, `yaml/application.yaml:8: spring.cloud.stream.bindings.process-in-0.destination: warning: orders is an in-process destination`},
 		{[]string{"lint", "props"}, []string{"SPRING_CLOUD_STREAM_DEFAULT_CONSUMER_BACKOFFMULTIPLIER=0.25"},
 			`env SPRING_CLOUD_STREAM_DEFAULT_CONSUMER_BACKOFFMULTIPLIER: stream.default.consumer.back-off-multiplier: must be at least 1.0, got 0.25`},
 	} {
