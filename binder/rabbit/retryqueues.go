@@ -204,9 +204,11 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 		h[headerRetryExchange], h[headerRetryRoutingKey] = in.d.Exchange, in.d.RoutingKey
 	}
 	msg := toPublishing(stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}, c.spec.ContentType)
-	msg.MessageId = in.d.MessageId
 	keepProperties(&msg, &in.d)
-	msg.Timestamp = in.d.Timestamp // the same message, handled again
+	// The same message, handled again: message_id, timestamp, content_type
+	// and the id and contentType headers as received, not the binding's
+	// content type (its dead letter keeps them: keepOriginal).
+	keepOriginal(&msg, &in.d)
 	var err error
 	typed := false
 	for attempt := 0; attempt < 2; attempt++ {
