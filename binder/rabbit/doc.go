@@ -275,8 +275,8 @@
 //     from republish-delivery-mode, without expiration and user_id; the
 //     time it was dead-lettered goes in x-streambind-dead-lettered-at
 //     (a retry-delays copy keeps content_encoding to priority, its
-//     message_id, none added, its timestamp and its headers' AMQP types
-//     too). The
+//     message_id, timestamp and content_type, none added, and its
+//     headers' AMQP types too). The
 //     original's headers keep their values and AMQP types as received, as
 //     SCSt's do (an scst_partition string stays one): its x-death array goes on
 //     (without the entries of the consumer's retry-delays wait queues),
