@@ -50,7 +50,10 @@ func TestLogAndErrorHygiene(t *testing.T) {
 		checkErrText(t, "bind without a cluster", err)
 
 		c := kafkatest.Start(t)
-		b = newBinder(t, c, map[string]any{"health-interval": "100ms", "health-timeout": "500ms"})
+		// health-timeout bounds each metadata request of the bind too: 500ms
+		// failed the bind under a loaded CI machine (metadata: context
+		// deadline exceeded); 2s still sees the cluster down well within 5s.
+		b = newBinder(t, c, map[string]any{"health-interval": "100ms", "health-timeout": "2s"})
 		dest := uniqueTopic(t)
 		p := bindProducer(t, b, dest, 1)
 		if err := p.Send(ctx, stream.Envelope{Payload: []byte("x")}); err != nil {
