@@ -532,12 +532,20 @@ func (rd *reader) use(ctx context.Context, timeout time.Duration) (*goredis.Conn
 }
 
 // drop lets go of the connection after a failed read (a held go-redis
-// connection that failed stays unusable). Intake only.
+// connection that failed stays unusable). Intake only. Its network
+// connection is closed first: a read that failed on respConn's path
+// (a timeout, a reply it could not parse) is one go-redis never saw, so
+// go-redis would pool the connection again with the rest of the reply
+// still on its way, and the next command on it (use's CLIENT ID) read
+// that stale reply.
 func (rd *reader) drop() {
 	if rd.conn == nil {
 		return
 	}
 	rd.id.Store(0)
+	if tc := rd.net.Load(); tc != nil {
+		_ = tc.Close()
+	}
 	_ = rd.conn.Close()
 	rd.conn = nil
 	if rd.rc != nil {

@@ -294,6 +294,10 @@ func (p *respConn) header() (byte, int, error) {
 	return 0, 0, fmt.Errorf("redis: unexpected reply type %q", t)
 }
 
+// maxBulk is the longest bulk string respConn reads: Redis's own
+// proto-max-bulk-len default (512 MB).
+const maxBulk = 512 << 20
+
 // parseLen parses a RESP length or integer.
 func parseLen(b []byte) (int, error) {
 	neg := len(b) > 0 && b[0] == '-'
@@ -319,6 +323,12 @@ func parseLen(b []byte) (int, error) {
 // bulk reads the n bytes of a bulk string and its CRLF and returns their
 // offsets.
 func (p *respConn) bulk(n int) (int, int, error) {
+	if n < 0 || n > maxBulk {
+		// A server sends neither (a null is not read here): not a reply
+		// to read, and a length this large would grow the buffer without
+		// bound.
+		return 0, 0, fmt.Errorf("redis: malformed bulk string length %d", n)
+	}
 	for len(p.in)-p.pos < n+2 {
 		if err := p.fill(); err != nil {
 			return 0, 0, err
@@ -426,6 +436,11 @@ func (p *respConn) readStreamList(streams []rawStream, keys []string, t byte, n 
 			}
 			if err != nil {
 				return streams, err
+			}
+			if f%2 != 0 {
+				// Fields are name-value pairs: an odd count is no
+				// entry Redis sends, and decoding would drop the last.
+				return streams, fmt.Errorf("redis: XREADGROUP reply: an entry of %d field elements", f)
 			}
 			for range f {
 				l, err := p.expect('$')

@@ -220,3 +220,28 @@ func TestRESPLargeEntryHeadersNotShared(t *testing.T) {
 		}
 	}
 }
+
+// Replies no server sends are errors (the connection is dropped), not a
+// panic of intake or a buffer grown without bound: a blob error of
+// negative or huge length, a bulk string over proto-max-bulk-len, an
+// entry with an odd number of field elements (decoding dropped the last).
+func TestRESPMalformedLengths(t *testing.T) {
+	for _, reply := range []string{"!-5\r\nab\r\n", "!999999999999\r\nab\r\n"} {
+		rc := &respConn{conn: &byteConn{in: []byte(reply)}}
+		func() {
+			defer func() {
+				if r := recover(); r != nil {
+					t.Errorf("%q: panic %v", reply, r)
+				}
+			}()
+			if err := rc.readInt(); err == nil {
+				t.Errorf("%q: no error", reply)
+			}
+		}()
+	}
+	odd := "*1\r\n*2\r\n" + bulk("s") + "*1\r\n" + entryRESP("1-0", "payload", "x", "lonely")
+	rc := &respConn{conn: &byteConn{in: []byte(odd)}}
+	if _, err := rc.readStreams(nil, nil); err == nil || !strings.Contains(err.Error(), "field elements") {
+		t.Errorf("an entry of 3 field elements: %v, want an error", err)
+	}
+}
