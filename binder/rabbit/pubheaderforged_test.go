@@ -6,8 +6,6 @@ import (
 	"testing"
 	"time"
 
-	amqp "github.com/rabbitmq/amqp091-go"
-
 	"github.com/streambind/streambind/binder/rabbit/rabbittest"
 	"github.com/streambind/streambind/stream"
 )
@@ -63,5 +61,4 @@ func TestSendWithPubHeaderUnroutable(t *testing.T) {
 	if v, ok := d.Headers[pubHeader]; ok {
 		t.Errorf("published with header %s = %#v", pubHeader, v)
 	}
-	_ = amqp.Table{}
 }
