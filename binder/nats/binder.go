@@ -663,7 +663,20 @@ func (bd *Binder) streamSettings(deadLetter bool) streamSettings {
 	if deadLetter {
 		return bd.deadLetterSettings()
 	}
-	return bd.st.stream
+	return bd.st.stream.windowWithinMaxAge()
+}
+
+// windowWithinMaxAge returns ss with a duplicate window no longer than
+// its max-age: JetStream refuses a longer one (err_code 10052), and
+// nats-server gives a stream made with none the shorter of 2m and its
+// max-age. A window written longer than stream.max-age is a
+// configuration error (parseSettings); this shortens the default, and a
+// dead-letter stream's window to dlq-stream.max-age.
+func (ss streamSettings) windowWithinMaxAge() streamSettings {
+	if ss.maxAge > 0 && ss.duplicateWindow > ss.maxAge {
+		ss.duplicateWindow = ss.maxAge
+	}
+	return ss
 }
 
 // deadLetterSettings are the settings of a dead-letter stream the binder
@@ -686,10 +699,7 @@ func (bd *Binder) deadLetterSettings() streamSettings {
 	// default) failed every bind with a dead-letter destination. The
 	// window is then max-age, as nats-server gives a stream made with none;
 	// a dead letter older than that is gone anyway.
-	if ss.maxAge > 0 && ss.duplicateWindow > ss.maxAge {
-		ss.duplicateWindow = ss.maxAge
-	}
-	return ss
+	return ss.windowWithinMaxAge()
 }
 
 // warnDeadLetterRetention logs a WARN when the dead-letter stream that

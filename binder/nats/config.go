@@ -268,14 +268,13 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 		})
 	}
 	// JetStream refuses a stream whose duplicate window is longer than its
-	// max-age (err_code 10052, at the first bind): the default window
-	// (2m) follows a shorter max-age, as nats-server gives a stream made
-	// with none; one written is an error here, naming the keys.
+	// max-age (err_code 10052, at the first bind): one written is an error
+	// here, naming the keys; the default window (2m) follows a shorter
+	// max-age (Binder.streamSettings), as nats-server gives a stream made
+	// with none.
 	if st := out.stream; st.maxAge > 0 && st.duplicateWindow > st.maxAge {
 		if at := d.GivenAt("duplicatewindow", "duplicates"); at != "" {
 			d.Addf(at, "must not be above stream.max-age (%s): JetStream refuses a stream whose duplicate window is longer than its max age", st.maxAge)
-		} else {
-			out.stream.duplicateWindow = st.maxAge
 		}
 	}
 	envPath := props.EnvironmentPath(s)

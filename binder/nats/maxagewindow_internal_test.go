@@ -17,8 +17,15 @@ func TestStreamMaxAgeBelowDuplicateWindow(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if st.stream.duplicateWindow != 30*time.Second {
-		t.Errorf("duplicate window %s with max-age 30s; want 30s", st.stream.duplicateWindow)
+	if w := st.stream.windowWithinMaxAge().duplicateWindow; w != 30*time.Second {
+		t.Errorf("duplicate window %s with max-age 30s; want 30s", w)
+	}
+	// A dead-letter stream's window follows its own max-age, not the
+	// destinations' (the reviewer: a 30s stream.max-age gave dead-letter
+	// streams kept 168h a 30s window).
+	bd := &Binder{st: st}
+	if w := bd.streamSettings(true).duplicateWindow; w != DefaultDuplicateWindow {
+		t.Errorf("dead-letter stream's duplicate window %s; want %s", w, DefaultDuplicateWindow)
 	}
 	_, err = parseSettings(stream.BinderSettings{Type: Type, Binder: map[string]any{"stream": map[string]any{"max-age": "30s", "duplicateWindow": "1m"}}})
 	if err == nil || !strings.Contains(err.Error(), "stream.nats.binder.stream.duplicateWindow") || !strings.Contains(err.Error(), "must not be above stream.max-age (30s)") {

@@ -1953,6 +1953,21 @@ func keepHeaderTypes(msg *amqp.Publishing, orig amqp.Table, maxBytes int, adjust
 		return
 	}
 	if n, err := tableSize(typed); err != nil || (maxBytes > 0 && n > maxBytes) {
+		// The headers go as text, but what adjust left out (dropHeader:
+		// a dead letter's x-death of wait queues only) stays out: as
+		// text it would be the Go printing of what it was to leave out.
+		var kept amqp.Table
+		for k := range msg.Headers {
+			if _, ok := typed[k]; !ok {
+				if kept == nil {
+					kept = maps.Clone(msg.Headers)
+				}
+				delete(kept, k)
+			}
+		}
+		if kept != nil {
+			msg.Headers = kept
+		}
 		return
 	}
 	msg.Headers = typed
