@@ -876,7 +876,6 @@ func (c *Config) setsPoller(key string, own BindingConfig) bool {
 	return false
 }
 
-// originSet reports whether the configuration set key (lower-case path).
 // WrittenKey returns the key a problem at path, set at origin, names as
 // the configuration wrote it (a [ConfigError]'s Key): the written
 // spelling of path, or of the nearest key above it that has an origin,
@@ -943,6 +942,7 @@ func (c *Config) WrittenKey(path, origin string) string {
 	}
 }
 
+// originSet reports whether the configuration set key (lower-case path).
 func (c *Config) originSet(key string) bool {
 	_, ok := c.Origins[strings.ToLower(key)]
 	return ok

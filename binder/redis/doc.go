@@ -57,11 +57,12 @@
 // key and the h: fields: its other fields (XADD orders * payload {..}
 // trace 7) reach neither the handler nor its dead letter, so a replay
 // does not restore them; a field name given twice keeps its last value.
-// A received message's Payload and Key are the bytes
-// read from the connection, not a copy of them (a group member's new
-// entries: slices of one string holding the entry, which its ID and
-// header values share when the entry is at most 512 bytes): read-only,
-// as stream.Handler says.
+// A received message's Payload is the bytes read from the connection,
+// not a copy of them (a group member's new entries: a slice of one
+// string holding the entry, which its Key, ID and header values share
+// when the entry is at most 512 bytes; a larger entry's are copies, so
+// that keeping them does not keep the payload): read-only, as
+// stream.Handler says.
 // A consumer group's message carries header x-redis-deliveries, Redis's
 // delivery count of the entry (1 the first time; reads and claims count,
 // as for max-deliveries): the binder's, set from Redis whatever the entry

@@ -19,9 +19,9 @@ import (
 // reads the replies into one buffer; each entry becomes one string (its
 // RESP bytes) that the message's ID, payload and header values are
 // slices of (decodeRESP). go-redis still opens the connection (dial, TLS,
-// HELLO, AUTH, SELECT, CLIENT ID) and serves the other reads on it
-// (readHistory); both leave it between replies, never in the middle of
-// one. A reply respConn cannot read (a lost connection, a timeout, a
+// HELLO, AUTH, SELECT) and runs use's CLIENT ID and an anonymous
+// consumer's XREAD on it (the group's other reads go over the binder's
+// client); both leave it between replies, never in the middle of one. A reply respConn cannot read (a lost connection, a timeout, a
 // reply it does not expect) is an error, after which intake drops the
 // connection, as after a failed go-redis read.
 
