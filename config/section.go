@@ -162,6 +162,7 @@ func (l *Loaded) Decode(section string, v any) error {
 		if e.Key == "" { // the key as the file wrote it where it was set
 			e.Key = l.Stream.WrittenKey(e.Path, e.Origin)
 		}
+		e.Key = l.Secrets.String(e.Key) // names, but a key may hold anything a file writes
 	}
 	return errs.Err()
 }

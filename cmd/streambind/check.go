@@ -692,6 +692,7 @@ func check(s *service) *checked {
 		if e.Key == "" { // the key as the files wrote it where it was set
 			e.Key = s.loaded.Stream.WrittenKey(e.Path, e.Origin)
 		}
+		e.Key = s.loaded.Secrets.String(e.Key) // names, but a key may hold anything a file writes
 	}
 
 	// The bindings, from the specs the app validated.
