@@ -486,12 +486,11 @@ func (s *streamSettings) apply(k string, v any) (err error) {
 			return fmt.Errorf("must be at most 5 (JetStream's limit), got %d", n)
 		}
 		s.replicas = n
-	case "maxage":
-		s.maxAge, err = props.Duration(v, true)
-	case "maxmsgs", "maxmessages":
-		s.maxMsgs, err = limit(v)
-	case "maxbytes":
-		s.maxBytes, err = sizeLimit(v)
+	case "maxage", "maxmsgs", "maxmessages", "maxbytes":
+		// The limits dlq-stream has too, read alike.
+		l := dlqStreamSettings{maxAge: s.maxAge, maxMsgs: s.maxMsgs, maxBytes: s.maxBytes}
+		err = l.apply(k, v)
+		s.maxAge, s.maxMsgs, s.maxBytes = l.maxAge, l.maxMsgs, l.maxBytes
 	case "maxmsgsize", "maxmessagesize":
 		var n int64
 		if n, err = sizeLimit(v); err == nil {
