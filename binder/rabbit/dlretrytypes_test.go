@@ -2,7 +2,6 @@ package rabbit
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -27,22 +26,7 @@ func TestDeadLetterAfterRetryKeepsHeaderTypes(t *testing.T) {
 	dest := uniqueDest(t, "retrytypes")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	const delay = 50 * time.Millisecond
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "rt-in-0", Destination: dest, Group: "g",
-		Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1, RetryDelays: []time.Duration{delay}},
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			if m.Headers["x-streambind-retry-delivery"] == "" {
-				return &stream.DelayedRetry{Err: errors.New("later"), Delay: delay, Headers: m.Headers.Clone()}
-			}
-			return errors.New("poison")
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startRetriedOnceThenPoison(ctx, t, tr, "rt-in-0", dest, "")
 	ch := rabbittest.Channel(t, vhost)
 	sent := amqp.Table{"scst_partition": "2", "n": int32(7), "big": int64(1) << 40, "ok": true, "s": "text"}
 	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Headers: sent, Body: []byte("x")}); err != nil {

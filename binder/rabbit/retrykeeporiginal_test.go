@@ -2,7 +2,6 @@ package rabbit
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -28,22 +27,7 @@ func TestDeadLetterAfterRetryKeepsOriginal(t *testing.T) {
 	dest := uniqueDest(t, "retryorig")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	const delay = 50 * time.Millisecond
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "ro-in-0", Destination: dest, Group: "g", ContentType: "application/json",
-		Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1, RetryDelays: []time.Duration{delay}},
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			if m.Headers["x-streambind-retry-delivery"] == "" {
-				return &stream.DelayedRetry{Err: errors.New("later"), Delay: delay, Headers: m.Headers.Clone()}
-			}
-			return errors.New("poison")
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startRetriedOnceThenPoison(ctx, t, tr, "ro-in-0", dest, "application/json")
 	ch := rabbittest.Channel(t, vhost)
 	ts := time.Unix(1700000000, 0)
 	sent := map[string]amqp.Publishing{

@@ -2,7 +2,6 @@ package rabbit
 
 import (
 	"context"
-	"errors"
 	"testing"
 	"time"
 
@@ -26,23 +25,8 @@ func TestDeadLetterOfRetryWithoutWaitQueueXDeath(t *testing.T) {
 	_, tr := newTestBinder(t, map[string]any{"virtual-host": vhost})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	const delay = 50 * time.Millisecond
 	dest := uniqueDest(t, "xdwait")
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "xw-in-0", Destination: dest, Group: "g",
-		Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1, RetryDelays: []time.Duration{delay}},
-		Handler: func(_ context.Context, m stream.Envelope) error {
-			if m.Headers["x-streambind-retry-delivery"] == "" {
-				return &stream.DelayedRetry{Err: errors.New("later"), Delay: delay, Headers: m.Headers.Clone()}
-			}
-			return errors.New("poison")
-		}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
+	startRetriedOnceThenPoison(ctx, t, tr, "xw-in-0", dest, "")
 	ch := rabbittest.Channel(t, vhost)
 	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Headers: amqp.Table{"n": int32(1)}, Body: []byte("m")}); err != nil {
 		t.Fatal(err)
