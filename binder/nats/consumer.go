@@ -1947,8 +1947,11 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		var k int
 		k, err = prefix.Rest(call(func() error { return c.spec.BatchHandler(bctx, envs) }))
 		hs = hs[k:]
-	} else {
-		err = call(func() error { return c.spec.Handler(ctx, hs[0].env) })
+	} else if err = call(func() error { return c.spec.Handler(ctx, hs[0].env) }); err == nil {
+		// What settleEach does for one handled message, without its
+		// per-batch bookkeeping (every message's path).
+		r.settle(ctx, hs[0], nil, nil)
+		return
 	}
 	r.settleEach(ctx, hs, err)
 }
