@@ -581,6 +581,9 @@ func Load(opts Options) (*Loaded, error) {
 			keys[k] = writtenKey{w, l.origins[k]}
 		}
 	}
+	// The precedence of each key's source, for the aliases of a binder
+	// setting (resolveBinderAliases).
+	var ranks sourceRanks
 	for _, l := range layers {
 		for k, s := range l.spelled {
 			if spelled[k] == "" {
@@ -592,6 +595,7 @@ func Load(opts Options) (*Loaded, error) {
 			origins[k] = o
 		}
 		addKeys(l)
+		ranks.add(l)
 	}
 	// Variables named as keys (spring.cloud.stream.kafka.binder.brokers),
 	// over the files and under the upper-case ones.
@@ -622,11 +626,13 @@ func Load(opts Options) (*Loaded, error) {
 			origins[k] = o
 		}
 		addKeys(l)
+		ranks.add(l)
 	}
 	dls, derrs, dwarns := dottedEnvLayers(env, root, fileRoots)
 	errs = append(errs, derrs...)
 	out.Warnings = append(out.Warnings, dwarns...)
-	v, derrs = mergeLayers(v, roots, dls, origins, overDotted(origins, spelled))
+	afterDotted := overDotted(origins, spelled)
+	v, derrs = mergeLayers(v, roots, dls, origins, func(l *layer) { afterDotted(l); ranks.add(l) })
 	errs = append(errs, derrs...)
 	el := envLayer(env, cfgSchema, snapshot(v, roots), spelled)
 	for k, s := range el.spelled {
@@ -662,6 +668,7 @@ func Load(opts Options) (*Loaded, error) {
 			}
 		}
 	}
+	ranks.add(el)
 	// SPRING_APPLICATION_JSON, over the other variables as in Spring Boot.
 	jl, jerrs := appJSONLayer(env, root)
 	errs = append(errs, jerrs...)
@@ -766,6 +773,7 @@ func Load(opts Options) (*Loaded, error) {
 		warnings, serrs = liftDLQAliases(tree, origins)
 		out.Warnings = append(out.Warnings, warnings...)
 		errs = append(errs, serrs...)
+		errs = append(errs, resolveBinderAliases(tree, origins, &ranks, keys)...)
 	}
 
 	d := &decoder{origins: origins, skip: unresolved}
