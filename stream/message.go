@@ -264,10 +264,12 @@ type Message[T any] struct {
 
 // NewMessage returns a Message with payload p and headers taken from kv
 // pairs ("k1", "v1", "k2", "v2", ...); an odd trailing key is ignored.
+// Its Headers map is never nil, so that headers can be set on it
+// (m.Headers["k"] = "v") with or without pairs given.
 func NewMessage[T any](p T, kv ...string) Message[T] {
-	m := Message[T]{Payload: p}
+	m := Message[T]{Payload: p, Headers: make(Headers, len(kv)/2)}
 	for i := 0; i+1 < len(kv); i += 2 {
-		m.Headers = m.Headers.With(kv[i], kv[i+1])
+		m.Headers[kv[i]] = kv[i+1]
 	}
 	return m
 }
