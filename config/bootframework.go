@@ -61,6 +61,33 @@ var bootLoggingIgnored = map[string]bool{
 	"structured": true, "includeapplicationname": true, "includeapplicationgroup": true,
 }
 
+// bootLoggingIgnoredMsg is the warning for a key of bootLoggingIgnored,
+// in a file or as a variable.
+const bootLoggingIgnoredMsg = "Spring Boot logging setting ignored: streambind logs to stderr through log/slog; its keys are logging.level and logging.format (text or json)"
+
+// bootLoggingIgnoredVar returns the key that a variable's name (toks,
+// split at '_') under LOGGING_ spells in one of bootLoggingIgnored's
+// groups, as Spring Boot would read it (LOGGING_FILE_NAME is
+// logging.file.name, LOGGING_REGISTER_SHUTDOWN_HOOK
+// logging.register-shutdown-hook), or "": so that such a variable is
+// ignored with a warning, as the key in a file is, not in silence.
+func bootLoggingIgnoredVar(toks []string) string {
+	if len(toks) < 2 || toks[0] != "LOGGING" || hasEmpty(toks) {
+		return ""
+	}
+	for n := 1; n < len(toks); n++ {
+		if !bootLoggingIgnored[strings.ToLower(strings.Join(toks[1:1+n], ""))] {
+			continue
+		}
+		p := "logging." + strings.ToLower(strings.Join(toks[1:1+n], "-"))
+		if rest := toks[1+n:]; len(rest) > 0 {
+			p += "." + strings.ToLower(strings.Join(rest, "."))
+		}
+		return p
+	}
+	return ""
+}
+
 // bootManagementIgnored are Spring Boot's management.* groups with no
 // equivalent in streambind's management server, which serves a fixed set
 // of endpoints (docs/operations.md) whenever management.server.address is
@@ -386,8 +413,7 @@ func bootLogging(logging map[string]any, origins map[string]string, skip map[str
 			}
 		case bootLoggingIgnored[sq]:
 			for _, leaf := range leafPaths(logging[k], path) {
-				warnings = append(warnings, &stream.ConfigError{Path: leaf, Origin: originOf(origins, leaf),
-					Msg: "Spring Boot logging setting ignored: streambind logs to stderr through log/slog; its keys are logging.level and logging.format (text or json)"})
+				warnings = append(warnings, &stream.ConfigError{Path: leaf, Origin: originOf(origins, leaf), Msg: bootLoggingIgnoredMsg})
 			}
 			delete(logging, k)
 		}
@@ -634,6 +660,9 @@ func bootEnvVar(files map[string]any, toks []string) (path []pathSeg, warnPath, 
 		// Spring Boot's main server, where the actuator is unless
 		// management.server.port is set (bootMainServer).
 		return []pathSeg{keySeg("server"), keySeg(strings.ToLower(toks[1]))}, "", "", true
+	}
+	if p := bootLoggingIgnoredVar(toks); p != "" {
+		return nil, p, bootLoggingIgnoredMsg, true
 	}
 	if len(toks) < 3 {
 		return nil, "", "", false

@@ -211,6 +211,12 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled 
 				}
 			} else if sec := r.binderSection(cfg, v.tokens); sec != "" {
 				l.fail("stream."+sec, origin, "matches no key of the binder-specific section (expected e.g. STREAM_%s_BINDINGS_<NAME>_CONSUMER_<KEY>)", strings.ToUpper(sec))
+			} else if fix, path := r.envSuggestion(cfg, v); fix != "" {
+				// A top-level key one typo off (STREAM_SHUTDOWN_TIMOUT,
+				// STREAM_DEFAULTBINDR): a variable of the operator's own
+				// (STREAM_BINDER, read by a placeholder) is none, as a
+				// change of one of its tokens names no key.
+				l.fail(renderPath(keySegs2(path)), origin, "%s matches no configuration key; did you mean %s?", v.name, fix)
 			}
 			continue
 		}

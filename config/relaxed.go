@@ -425,15 +425,18 @@ func misspelt(root *keyNode, name, value string, toks []string, owned map[string
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
+	// A did-you-mean is reported at the key the variable spells
+	// (logging.formatt, management.server.adress), as the stream
+	// section's are (misspeltPath), not at the section holding it.
 	if sug := suggest(strings.Join(rest, ""), keys); sug != "" {
-		return path, "matches no configuration key; did you mean " + spell(path+"."+sug) + "?", true
+		return path + "." + strings.ToLower(strings.Join(rest, "-")), "matches no configuration key; did you mean " + spell(path+"."+sug) + "?", true
 	}
 	if sug := suggest(rest[0], keys); sug != "" && rest[0] != "" {
 		fix := spell(path + "." + sug)
 		if len(rest) > 1 {
 			fix += "_" + strings.Join(rest[1:], "_")
 		}
-		return path, "matches no configuration key; did you mean " + fix + "?", true
+		return strings.ToLower(strings.Join(append(append([]string(nil), at...), rest...), ".")), "matches no configuration key; did you mean " + fix + "?", true
 	}
 	if len(at) < 2 {
 		return "", "", false // ROOT_<something unknown>: not ours

@@ -167,9 +167,13 @@ func TestEnvMisspeltFrameworkKeys(t *testing.T) {
 		env       []string
 		path, msg string
 	}{
-		{[]string{"LOGGING_LEVL=debug"}, "logging", "did you mean LOGGING_LEVEL?"},
-		{[]string{"MANAGEMENT_SERVER_ADRESS=:2"}, "management.server", "did you mean MANAGEMENT_SERVER_ADDRESS?"},
-		{[]string{"MANAGEMENT_SERVE_ADDRESS=:2"}, "management", "did you mean MANAGEMENT_SERVER_ADDRESS?"},
+		// A did-you-mean at the key the variable spells, as the stream
+		// section's (not the section holding it: logging).
+		{[]string{"LOGGING_LEVL=debug"}, "logging.levl", "did you mean LOGGING_LEVEL?"},
+		{[]string{"LOGGING_FORMATT=json"}, "logging.formatt", "did you mean LOGGING_FORMAT?"},
+		{[]string{"MANAGEMENT_SERVER_ADRESS=:2"}, "management.server.adress", "did you mean MANAGEMENT_SERVER_ADDRESS?"},
+		{[]string{"MANAGEMENT_SERVER_READ_HEADER_TIMOUT=1s"}, "management.server.read-header-timout", "did you mean MANAGEMENT_SERVER_READ_HEADER_TIMEOUT?"},
+		{[]string{"MANAGEMENT_SERVE_ADDRESS=:2"}, "management.serve.address", "did you mean MANAGEMENT_SERVER_ADDRESS?"},
 		{[]string{"MANAGEMENT_SERVER_PORTS=9000"}, "management.server", "matches no configuration key (expected the key path in upper case with '.' and '-' as '_', e.g. MANAGEMENT_SERVER_ADDRESS)"},
 		// Spring Boot's key, read as the port of management.server.address.
 		{[]string{"MANAGEMENT_SERVER_PORT=9000"}, "management.server.port", "port 9000 conflicts with management.server.address :1"},

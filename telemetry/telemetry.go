@@ -157,13 +157,17 @@ func decode(raw map[string]any) (Config, []sectionerr.Problem) {
 			switch key(k) {
 			case "level":
 				if err := c.Log.Level.UnmarshalText([]byte(s)); err != nil {
-					bad("logging.level", "want debug, info, warn or error, got %q", s)
+					// Spring Boot's trace, fatal and off are mapped by
+					// package config (logging.level.root as well).
+					bad("logging.level", "want trace, debug, info, warn, error, fatal or off (any case), got %q", s)
 				}
 			case "format":
-				if s != "text" && s != "json" {
+				// In any case, as the level is (LOGGING_FORMAT=JSON).
+				f := strings.ToLower(s)
+				if f != "text" && f != "json" {
 					bad("logging.format", "want text or json, got %q", s)
 				}
-				c.Log.Format = s
+				c.Log.Format = f
 			default:
 				bad("logging."+k, "%s", unknownKey(k, logKeys))
 			}

@@ -232,7 +232,7 @@ func TestConfigUsageAndErrors(t *testing.T) {
 	}
 	r = runIn(t, "testdata/lint", nil, "config", "broken")
 	if r.code != exitFailure || !strings.Contains(r.stdout, "stream:") ||
-		!strings.Contains(r.stderr, `broken/application.yaml:48: logging.level: want debug, info, warn or error, got "loud"`) {
+		!strings.Contains(r.stderr, `broken/application.yaml:48: logging.level: want trace, debug, info, warn, error, fatal or off (any case), got "loud"`) {
 		t.Errorf("broken: exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

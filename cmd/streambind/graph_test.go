@@ -197,7 +197,7 @@ func TestGraphUsage(t *testing.T) {
 	// exit status says so.
 	r = runIn(t, "testdata", nil, "graph", "lint/broken")
 	if r.code != exitFailure || !strings.HasPrefix(r.stdout, "flowchart LR\n") ||
-		!strings.Contains(r.stderr, "lint/broken/application.yaml:48: logging.level: want debug, info, warn or error, got \"loud\"") {
+		!strings.Contains(r.stderr, "lint/broken/application.yaml:48: logging.level: want trace, debug, info, warn, error, fatal or off (any case), got \"loud\"") {
 		t.Errorf("exit status %d, stdout %q, stderr %q", r.code, r.stdout, r.stderr)
 	}
 }

@@ -67,7 +67,7 @@ var brokenLines = []string{
 	// warning naming where it belongs; it was an unknown key.
 	"broken/application.yaml:45: stream.kafka.bindings.produce-out-0.producer.partition-key-expression: warning: ignored: partition-key-expression is a common producer property, not one of the kafka binder's, which SCSt ignores here too; to apply it, set stream.bindings.produce-out-0.producer.partition-key-expression (spring.cloud.stream.bindings.produce-out-0.producer.partitionKeyExpression in SCSt's form)",
 	`broken/application.yaml:46: stream.bogus: unknown key (known keys: binders, bindings, default, default-binder, dynamic-destination-cache-size, dynamic-destinations, function, input-bindings, instance-count, instance-index, output-bindings, poller, shutdown-timeout; or a binder-specific section with binder, bindings, default)`,
-	`broken/application.yaml:48: logging.level: want debug, info, warn or error, got "loud"`,
+	`broken/application.yaml:48: logging.level: want trace, debug, info, warn, error, fatal or off (any case), got "loud"`,
 	`broken/application.yaml:51: management.server.max-connections: must be at least 1, got 0`,
 }
 
