@@ -35,6 +35,9 @@ func TestOrderIsInvoiced(t *testing.T) {
 	env := start(t)
 	env.Send(t, "validateOrder-in-0", Order{ID: "o-1", SKU: "widget", Quantity: 4})
 
+	// Receive takes an output binding's name, or a destination's: the
+	// binding's, or one a function routes to with the
+	// spring.cloud.stream.sendto.destination header.
 	valid := streamtest.Receive[Order](t, env, "validateOrder-out-0")
 	if valid.Payload.ID != "o-1" {
 		t.Fatalf("validated %+v, want order o-1", valid.Payload)

@@ -14,15 +14,30 @@
 // Sends, receives and dead letters read the same way: Send to an input
 // binding, Receive from an output binding, ReceiveDeadLetter from an input
 // binding's dead-letter queue; each fails the test after [Env.Timeout].
+// Receive (and ExpectNoOutput, ExpectNone) also take a destination's
+// name, as SCSt's OutputDestination.receive does: an output binding's
+// destination, or one the app sent to otherwise — a function's output
+// routed by the [stream.HeaderSendToDestination] header, the bridge's
+// sends:
+//
+//	p := streamtest.Receive[Payment](t, env, "payments-de") // sendto: payments-de
+//
 // The absence of a message is asserted without waiting out a timeout:
 // [Env.ExpectNoOutput] and [Env.ExpectNoDeadLetter] first [Env.Drain] —
 // wait until the app has handled every message sent to its inputs so far
-// (by the harness, and by its own output bindings) and the harness has
+// (by the harness, and by the app itself) and the harness has
 // taken in every message the app sent — and then look.
 //
-// The app's log lines go to t.Log (at DEBUG and up), so that a failing test
-// shows what the app did; stream.WithLogger among Start's options replaces
-// that.
+// The app's log lines go to the test's output (t.Output, at DEBUG and up:
+// shown with -v and when the test fails, without t.Log's file:line), so
+// that a failing test shows what the app did; stream.WithLogger among
+// Start's options replaces that.
+//
+// The app stops when the test ends. Its stream.shutdown-timeout is
+// [DefaultShutdownTimeout] (2s) unless the configuration sets one: a
+// handler still running then has its context cancelled, and the test
+// fails saying which binding's handler was still running (a test that
+// failed already only logs it).
 //
 // An app with an idempotent consumer or an outbox is started with
 // [StartWith], whose setup installs them on the built app before it runs:
@@ -40,6 +55,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"reflect"
 	"slices"
@@ -56,6 +72,12 @@ import (
 
 // DefaultTimeout bounds every wait unless [Env.Timeout] is changed.
 const DefaultTimeout = 5 * time.Second
+
+// DefaultShutdownTimeout is the app's stream.shutdown-timeout in a test
+// whose configuration sets none (the app's own default is 10s): a test
+// that ends with a handler still running waits this long for it before the
+// in-process binder cancels the handler's context, and fails saying so.
+const DefaultShutdownTimeout = 2 * time.Second
 
 // group is the consumer group the harness reads a binding's destination
 // with: one per binding, so that two bindings on one destination each see
@@ -90,6 +112,29 @@ type Env struct {
 	// idBase and nextID make the ids of the harness's messages.
 	idBase string
 	nextID int64 // guarded by mu
+
+	// ctx ends when the test does: the life of the harness's consumers.
+	ctx       context.Context
+	consumers []stream.Consumer // the harness's, stopped at the end; guarded by mu
+	// outDests maps the destination of an output binding to the
+	// lower-case name of the first (by name) output binding of it.
+	outDests map[string]string
+	// appDests holds every destination of the app's bindings.
+	appDests map[string]bool
+	// dyn holds what the app sends other than through its output bindings
+	// (a function's sendto header, the bridge), by destination; guarded
+	// by mu. bound is closed, and replaced, when dyn gets a destination.
+	dyn   map[string]*dynDest
+	bound chan struct{}
+}
+
+// dynDest is a destination the app sent to other than through its output
+// bindings: how many messages it sent there and, unless a binding of the
+// app has that destination, the harness's reader of it.
+type dynDest struct {
+	sent  atomic.Int64
+	ch    chan stream.Envelope // nil: a destination of one of the app's bindings
+	taken atomic.Int64
 }
 
 // Start builds the app from cfg and fns on an in-process broker and runs it
@@ -131,11 +176,24 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 	}
 	env := &Env{Broker: broker, Timeout: DefaultTimeout, prods: map[string]stream.Producer{}, sent: map[string]int64{},
 		outs: map[string]chan stream.Envelope{}, dlqs: map[string]chan stream.Envelope{}, taken: map[string]*atomic.Int64{},
-		own: map[string]map[string]struct{}{}, idBase: rand.Text()[:12]}
-	tl := &testLog{t: t}
+		own: map[string]map[string]struct{}{}, idBase: rand.Text()[:12],
+		outDests: map[string]string{}, appDests: map[string]bool{}, dyn: map[string]*dynDest{}, bound: make(chan struct{})}
+	tl := &testLog{w: t.Output()}
+	factory := memory.Factory(broker)
 	opts = append(append([]stream.Option{stream.WithLogger(slog.New(slog.NewTextHandler(tl, &slog.HandlerOptions{Level: slog.LevelDebug})))}, opts...),
-		stream.WithBinderType(memory.Type, memory.Factory(broker)), stream.WithoutSignals())
-	app, err := stream.NewApp(onMemory(cfg), fns, opts...)
+		stream.WithBinderType(memory.Type, func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+			b, err := factory(ctx, s)
+			if err != nil {
+				return nil, err
+			}
+			return tapBinder{b.(*memory.Binder), env}, nil
+		}), stream.WithoutSignals())
+	mcfg := onMemory(cfg)
+	shutdownTimeout, defaulted := mcfg.ShutdownTimeout, mcfg.ShutdownTimeout == 0
+	if defaulted {
+		mcfg.ShutdownTimeout, shutdownTimeout = DefaultShutdownTimeout, DefaultShutdownTimeout
+	}
+	app, err := stream.NewApp(mcfg, fns, opts...)
 	if err != nil {
 		t.Fatalf("streamtest: %v", err)
 	}
@@ -147,14 +205,19 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 		}
 	}
 	ctx, cancel := context.WithCancel(context.Background())
+	env.ctx = ctx
 	env.binder, err = memory.Factory(broker)(ctx, stream.BinderSettings{Name: "streamtest", Type: memory.Type})
 	if err != nil {
 		cancel()
 		t.Fatalf("streamtest: %v", err)
 	}
-	var consumers []stream.Consumer
-	for _, b := range app.Bindings() {
+	bindings := app.Bindings()
+	sort.Slice(bindings, func(i, j int) bool { return bindings[i].Name() < bindings[j].Name() })
+	for _, b := range bindings {
 		key := strings.ToLower(b.Name())
+		for _, d := range stream.Destinations(b.Destination()) {
+			env.appDests[d] = true
+		}
 		var dests []string
 		var ch chan stream.Envelope
 		output := !b.IsInput()
@@ -162,6 +225,9 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 		case output:
 			dests, ch = []string{b.Destination()}, make(chan stream.Envelope, 1024)
 			env.outs[key] = ch
+			if _, ok := env.outDests[b.Destination()]; !ok {
+				env.outDests[b.Destination()] = key
+			}
 		case b.Config().Consumer.DLQ && b.Group() != "":
 			// Each destination of the input dead-letters to its own.
 			for _, d := range stream.Destinations(b.Destination()) {
@@ -180,7 +246,7 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 				cancel()
 				t.Fatalf("streamtest: subscribe to %s: %v", dest, err)
 			}
-			consumers = append(consumers, c)
+			env.consumers = append(env.consumers, c)
 		}
 	}
 	done := make(chan error, 1)
@@ -192,12 +258,41 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 		t.Fatalf("streamtest: app did not start: %v", err)
 	}
 	t.Cleanup(func() {
+		t.Helper() // a failure here is labelled at the test's Start
+		// The handlers running as the test ends: those a failed shutdown
+		// waited for.
+		var busy []string
+		for _, b := range app.Bindings() {
+			if b.IsInput() && b.Stats().InFlight > 0 {
+				busy = append(busy, b.Name())
+			}
+		}
 		cancel()
 		if err := <-done; err != nil {
-			t.Errorf("streamtest: app shutdown: %v", err)
+			msg := fmt.Sprintf("streamtest: app shutdown: %v", err)
+			if len(busy) > 0 && errors.Is(err, context.DeadlineExceeded) {
+				unless := ""
+				if defaulted {
+					unless = " in streamtest unless set"
+				}
+				msg = fmt.Sprintf("streamtest: handler of %s still running at the end of the test: its context is cancelled after stream.shutdown-timeout (%s%s); let it finish before the test ends, or make it return sooner",
+					strings.Join(busy, ", "), shutdownTimeout, unless)
+				// The app logged the binder's account (stream app
+				// shutdown incomplete) at ERROR.
+			}
+			if t.Failed() {
+				// The test's own failure says what went wrong; this
+				// one follows from it.
+				tl.printf("%s", msg)
+			} else {
+				t.Error(msg)
+			}
 		}
 		sctx, scancel := context.WithTimeout(context.Background(), DefaultTimeout)
 		defer scancel()
+		env.mu.Lock()
+		consumers := env.consumers
+		env.mu.Unlock()
 		for _, c := range consumers {
 			_ = c.Stop(sctx)
 		}
@@ -239,6 +334,77 @@ func (e *Env) subscribe(ctx context.Context, binding, dest string, output bool, 
 		err = c.Start(ctx)
 	}
 	return c, err
+}
+
+// tapBinder is the app's in-process binder, through which the harness
+// sees what the app sends other than through its output bindings: a
+// function's output routed by stream.HeaderSendToDestination, the
+// bridge's sends. A producer it binds for a destination of no binding of
+// the app gets the harness's reader of that destination (before the
+// first send), for Receive by the destination's name; every such producer
+// counts its sends, for Drain. The binder's other methods are the
+// in-process binder's own (embedded, so that its optional interfaces
+// stay).
+type tapBinder struct {
+	*memory.Binder
+	env *Env
+}
+
+func (b tapBinder) BindProducer(ctx context.Context, spec stream.ProducerSpec) (stream.Producer, error) {
+	p, err := b.Binder.BindProducer(ctx, spec)
+	if err != nil {
+		return nil, err
+	}
+	if _, output := b.env.outs[strings.ToLower(spec.Binding)]; output {
+		return p, nil // read, and counted by Stats, as the output binding's
+	}
+	d, err := b.env.tap(spec.Destination)
+	if err != nil {
+		_ = p.Close(ctx)
+		return nil, err
+	}
+	// The in-process binder's producer has no optional interfaces
+	// (stream.AsyncProducer, PartitionCounter) for this wrapper to hide.
+	return countingProducer{p, d}, nil
+}
+
+// countingProducer counts in d what the app sent to d's destination.
+type countingProducer struct {
+	stream.Producer
+	d *dynDest
+}
+
+func (p countingProducer) Send(ctx context.Context, m stream.Envelope) error {
+	err := p.Producer.Send(ctx, m)
+	if err == nil {
+		p.d.sent.Add(1)
+	}
+	return err
+}
+
+// tap returns the dynDest of dest, creating it with the harness's reader
+// of dest unless a binding of the app has that destination. The app's
+// producer of dest is bound again after the bridge's cache evicted it:
+// the first one's dynDest stays.
+func (e *Env) tap(dest string) (*dynDest, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if d, ok := e.dyn[dest]; ok {
+		return d, nil
+	}
+	d := &dynDest{}
+	if !e.appDests[dest] {
+		d.ch = make(chan stream.Envelope, 1024)
+		c, err := e.subscribe(e.ctx, "destination."+dest, dest, true, d.ch, &d.taken)
+		if err != nil {
+			return nil, fmt.Errorf("streamtest: subscribe to destination %s the app sends to: %w", dest, err)
+		}
+		e.consumers = append(e.consumers, c)
+		close(e.bound)
+		e.bound = make(chan struct{})
+	}
+	e.dyn[dest] = d
+	return d, nil
 }
 
 // onMemory returns a copy of cfg with every binding on the in-process binder.
@@ -419,14 +585,88 @@ func (e *Env) sentByHarness(dest, id string) bool {
 var ErrTimeout = errors.New("streamtest: timed out")
 
 // ReceiveEnvelope returns the next message the app sent through an output
-// binding, or ErrTimeout. Like [Env.DeadLetter]'s, its Received is zero:
-// it can be sent on to an input with SendEnvelope as an app's message.
-func (e *Env) ReceiveEnvelope(outputBinding string) (stream.Envelope, error) {
-	ch, ok := e.outs[strings.ToLower(outputBinding)]
+// binding, or to a destination, or ErrTimeout. Like [Env.DeadLetter]'s,
+// its Received is zero: it can be sent on to an input with SendEnvelope
+// as an app's message.
+//
+// name is an output binding's name (case-insensitively), else a
+// destination (as spelt): that of an output binding (its messages, as
+// the binding's name reads them: the first output binding by name when
+// several share it), or one the app sent to other than through its
+// output bindings — a function's output routed by
+// [stream.HeaderSendToDestination], the bridge's sends
+// ([stream.Bridge.Send]) — which the harness reads from the moment the
+// app binds it (its first send), as SCSt's OutputDestination.receive
+// takes a destination's name. A name that is none of these yet is waited
+// for within [Env.Timeout] (the app may not have sent there yet), then
+// fails, listing the names it knows.
+func (e *Env) ReceiveEnvelope(name string) (stream.Envelope, error) {
+	start := time.Now()
+	ch, ok := e.output(name, e.Timeout)
 	if !ok {
-		return stream.Envelope{}, fmt.Errorf("streamtest: receive: %q is not an output binding of the app (output bindings: %s)", outputBinding, e.names(isOutput))
+		return stream.Envelope{}, fmt.Errorf("streamtest: receive: %s", e.unknownOutput(name, e.Timeout))
 	}
-	return e.next(ch, outputBinding)
+	return e.nextWithin(ch, name, e.Timeout-time.Since(start))
+}
+
+// output returns the channel of what the app sent through the output
+// binding or to the destination name names (see [Env.ReceiveEnvelope]),
+// waiting up to wait for the app to bind a destination of that name.
+func (e *Env) output(name string, wait time.Duration) (chan stream.Envelope, bool) {
+	if ch, ok := e.outs[strings.ToLower(name)]; ok {
+		return ch, true
+	}
+	if key, ok := e.outDests[name]; ok {
+		return e.outs[key], true
+	}
+	var timer <-chan time.Time
+	for {
+		e.mu.Lock()
+		d, bound := e.dyn[name], e.bound
+		e.mu.Unlock()
+		if d != nil && d.ch != nil {
+			return d.ch, true
+		}
+		if timer == nil {
+			if wait <= 0 {
+				return nil, false
+			}
+			t := time.NewTimer(wait)
+			defer t.Stop()
+			timer = t.C
+		}
+		select {
+		case <-bound:
+		case <-timer:
+			return nil, false
+		}
+	}
+}
+
+// unknownOutput says that name names no output binding or destination,
+// listing those there are.
+func (e *Env) unknownOutput(name string, waited time.Duration) string {
+	dests := make([]string, 0, len(e.outDests))
+	for d := range e.outDests {
+		dests = append(dests, d)
+	}
+	e.mu.Lock()
+	for d, dd := range e.dyn {
+		if dd.ch != nil {
+			dests = append(dests, d)
+		}
+	}
+	e.mu.Unlock()
+	sort.Strings(dests)
+	list := "none"
+	if len(dests) > 0 {
+		list = strings.Join(dests, ", ")
+	}
+	within := ""
+	if waited > 0 {
+		within = " within " + waited.String()
+	}
+	return fmt.Sprintf("%q is not an output binding of the app, nor a destination it sent to%s (output bindings: %s; destinations: %s)", name, within, e.names(isOutput), list)
 }
 
 // DeadLetter returns the next message dead-lettered by an input binding
@@ -440,24 +680,32 @@ func (e *Env) DeadLetter(inputBinding string) (stream.Envelope, error) {
 }
 
 func (e *Env) next(ch chan stream.Envelope, name string) (stream.Envelope, error) {
+	return e.nextWithin(ch, name, e.Timeout)
+}
+
+// nextWithin is next waiting d at most, a timeout saying [Env.Timeout].
+func (e *Env) nextWithin(ch chan stream.Envelope, name string, d time.Duration) (stream.Envelope, error) {
 	select { // what is there already, even with a zero timeout
 	case m := <-ch:
 		return m, nil
 	default:
 	}
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
 	select {
 	case m := <-ch:
 		return m, nil
-	case <-time.After(e.Timeout):
+	case <-t.C:
 		return stream.Envelope{}, fmt.Errorf("%w after %s waiting on %s", ErrTimeout, e.Timeout, name)
 	}
 }
 
-// Receive returns the next message of an output binding decoded from JSON
-// into T (or as is for []byte and string), failing the test on timeout.
-func Receive[T any](t testing.TB, e *Env, outputBinding string) stream.Message[T] {
+// Receive returns the next message of an output binding, or of a
+// destination (see [Env.ReceiveEnvelope]), decoded from JSON into T (or as
+// is for []byte and string), failing the test on timeout.
+func Receive[T any](t testing.TB, e *Env, name string) stream.Message[T] {
 	t.Helper()
-	m, err := e.ReceiveEnvelope(outputBinding)
+	m, err := e.ReceiveEnvelope(name)
 	if err != nil {
 		t.Fatalf("%v", err) // the error says streamtest: already
 	}
@@ -474,19 +722,38 @@ func ReceiveDeadLetter[T any](t testing.TB, e *Env, inputBinding string) stream.
 	return decode[T](t, m)
 }
 
-// ExpectNone fails the test if an output binding sends anything within d.
-// It waits d whatever happens; [Env.ExpectNoOutput] does not wait.
-func (e *Env) ExpectNone(t testing.TB, outputBinding string, d time.Duration) {
+// ExpectNone fails the test if an output binding, or a destination (see
+// [Env.ReceiveEnvelope]), gets anything within d. It waits d whatever
+// happens; [Env.ExpectNoOutput] does not wait. A destination the app has
+// not sent to within d passes when stream.dynamic-destinations lists it,
+// and fails as a name it does not know otherwise.
+func (e *Env) ExpectNone(t testing.TB, name string, d time.Duration) {
 	t.Helper()
-	ch, ok := e.outs[strings.ToLower(outputBinding)]
+	deadline := time.Now().Add(d)
+	ch, ok := e.output(name, d)
 	if !ok {
-		t.Fatalf("streamtest: %q is not an output binding of the app (output bindings: %s)", outputBinding, e.names(isOutput))
+		if e.allowedDynamic(name) {
+			return
+		}
+		t.Fatalf("streamtest: %s", e.unknownOutput(name, d))
 	}
+	timer := time.NewTimer(max(time.Until(deadline), 0))
+	defer timer.Stop()
 	select {
 	case m := <-ch:
-		t.Fatalf("streamtest: %s sent %q, expected nothing", outputBinding, m.Payload)
-	case <-time.After(d):
+		t.Fatalf("streamtest: %s sent %q, expected nothing", name, m.Payload)
+	case <-timer.C:
 	}
+}
+
+// allowedDynamic reports whether stream.dynamic-destinations lists name.
+func (e *Env) allowedDynamic(name string) bool {
+	for _, d := range e.App.Config().DynamicDestinations {
+		if strings.EqualFold(d, name) {
+			return true
+		}
+	}
+	return false
 }
 
 func decode[T any](t testing.TB, m stream.Envelope) stream.Message[T] {
@@ -506,16 +773,18 @@ func decode[T any](t testing.TB, m stream.Envelope) stream.Message[T] {
 }
 
 // Drain waits until the app has handled every message sent to its input
-// bindings so far — by the harness (Send, SendEnvelope) and by the app's
-// own output bindings — and the harness has taken in every message the
-// app sent through its output bindings and to its dead-letter queues. It
+// bindings so far — by the harness (Send, SendEnvelope) and by the app
+// itself (its output bindings, a function's output routed by
+// [stream.HeaderSendToDestination], the bridge) — and the harness has
+// taken in every message the app sent through its output bindings, to
+// the other destinations it sent to and to its dead-letter queues. It
 // fails the test after [Env.Timeout].
 //
 // A message counts as handled once it succeeded or failed its last
 // attempt (it may be dead-lettered); one left for redelivery (its output
 // could not be sent) is waited for until a later delivery is handled.
-// Messages sent to an input's destination from outside the harness and the
-// app's bindings (the bridge's dynamic destinations) are not counted.
+// Messages sent to an input's destination from outside the harness and
+// the app (another app on [Env.Broker]) are not counted.
 func (e *Env) Drain(t testing.TB) {
 	t.Helper()
 	deadline := time.Now().Add(e.Timeout)
@@ -556,6 +825,19 @@ func (e *Env) pending() string {
 	}
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	dests := make([]string, 0, len(e.dyn))
+	for dest, d := range e.dyn {
+		sentTo[dest] += d.sent.Load() // the app's other sends
+		dests = append(dests, dest)
+	}
+	sort.Strings(dests)
+	for _, dest := range dests {
+		if d := e.dyn[dest]; d.ch != nil {
+			if got, want := d.taken.Load(), d.sent.Load(); got < want {
+				return fmt.Sprintf("the harness took in %d of the %d messages the app sent to %s", got, want, dest)
+			}
+		}
+	}
 	for i, b := range bindings {
 		key := strings.ToLower(b.Name())
 		st := stats[i]
@@ -581,17 +863,23 @@ func (e *Env) pending() string {
 }
 
 // ExpectNoOutput drains the app (see [Env.Drain]) and then fails the test
-// if an output binding sent anything not yet received.
-func (e *Env) ExpectNoOutput(t testing.TB, outputBinding string) {
+// if an output binding, or a destination (see [Env.ReceiveEnvelope]), got
+// anything not yet received. A destination the app has not sent to passes
+// when stream.dynamic-destinations lists it, and fails as a name it does
+// not know otherwise.
+func (e *Env) ExpectNoOutput(t testing.TB, name string) {
 	t.Helper()
-	ch, ok := e.outs[strings.ToLower(outputBinding)]
+	e.Drain(t) // what the app sent so far, to a destination too
+	ch, ok := e.output(name, 0)
 	if !ok {
-		t.Fatalf("streamtest: %q is not an output binding of the app (output bindings: %s)", outputBinding, e.names(isOutput))
+		if e.allowedDynamic(name) {
+			return
+		}
+		t.Fatalf("streamtest: %s", e.unknownOutput(name, 0))
 	}
-	e.Drain(t)
 	select {
 	case m := <-ch:
-		t.Fatalf("streamtest: %s sent %q, expected nothing", outputBinding, m.Payload)
+		t.Fatalf("streamtest: %s sent %q, expected nothing", name, m.Payload)
 	default:
 	}
 }
@@ -612,10 +900,12 @@ func (e *Env) ExpectNoDeadLetter(t testing.TB, inputBinding string) {
 	}
 }
 
-// testLog writes the app's log lines to t.Log until the test's cleanup
-// ends (a line after that is dropped: t.Log would panic).
+// testLog writes the app's log lines to the test's output (t.Output:
+// shown with -v or when the test fails, without t.Log's file:line, which
+// would be the harness's) until the test's cleanup ends (a line after
+// that is dropped: the writer would panic).
 type testLog struct {
-	t    testing.TB
+	w    io.Writer
 	mu   sync.Mutex
 	done bool
 }
@@ -624,9 +914,14 @@ func (l *testLog) Write(p []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if !l.done {
-		l.t.Log(strings.TrimSuffix(string(p), "\n"))
+		_, _ = l.w.Write(p)
 	}
 	return len(p), nil
+}
+
+// printf writes one line of the harness's own.
+func (l *testLog) printf(format string, args ...any) {
+	_, _ = fmt.Fprintf(l, format+"\n", args...)
 }
 
 func (l *testLog) stop() {
