@@ -195,6 +195,7 @@ func NewApp(cfg *Config, fns *Catalog, opts ...Option) (*App, error) {
 	explicitIn := a.explicitInputs(&v, fns)
 	bound := a.resolveDefinition(&v, fns, explicitIn) // functionRouter too (routing.go)
 	a.warnUnusedFunctionSettings(bound)
+	a.checkCompositions(&v, bound) // composecheck.go
 	a.checkInstance(&v)
 	a.checkLimits(&v)
 	a.checkBinderDeclarations(&v)

@@ -888,7 +888,9 @@ func (rt *runtimeBinding) callChain(ctx context.Context, from int, v any, in Hea
 // function of []byte can feed one of a struct, and back), or by the
 // contentType header of a Message that prev returned. When next takes
 // a Message and v is not one, the Message gets the headers and Received of
-// carried; a Message v passes on its own.
+// carried; a Message v passes on its own. Two structs sharing no JSON
+// field, and a struct into a number, bool or string type, are refused at
+// start-up (checkCompositions).
 func (rt *runtimeBinding) adapt(prev, next *entry, v any, carried func() (Headers, Received)) (any, error) {
 	if next.in.typ == nil || reflect.TypeOf(v) == next.in.typ {
 		return v, nil
