@@ -64,8 +64,9 @@ func TestReceiveByDestination(t *testing.T) {
 }
 
 // Receive waits for a dynamic destination the app has not bound yet (its
-// handler has not run): the handler here runs only once the test has
-// started to wait.
+// handler has not run). The handler is held back 20ms after the Send, so
+// that Receive most likely starts before the bind; the test holds either
+// way (a bind before Receive is the case of TestReceiveByDestination).
 func TestReceiveByDestinationBeforeTheSend(t *testing.T) {
 	cfg, _ := routedShop()
 	release := make(chan struct{})
