@@ -22,7 +22,7 @@ var (
 	descState     = prometheus.NewDesc("streambind_binding_state", "1 for the binding's current state.", append(bindingLabels, "state"), nil)
 	descBindingUp = prometheus.NewDesc("streambind_binding_up", "1 while the binding can use its destination (as far as its binder can tell).", bindingLabels, nil)
 	descBinderUp  = prometheus.NewDesc("streambind_binder_up", "1 while the binder is connected to its broker.", []string{"binder", "type"}, nil)
-	descLag       = prometheus.NewDesc("streambind_consumer_lag", "Messages between a consumer's position and the end of a partition.", []string{"binding", "topic", "partition"}, nil)
+	descLag       = prometheus.NewDesc("streambind_consumer_lag", "Messages of a partition the consumer has not yet consumed: from its position to the end (Kafka), or not yet delivered to it (RabbitMQ queue, NATS durable consumer, Redis consumer group).", []string{"binding", "topic", "partition"}, nil)
 	descInFlight  = prometheus.NewDesc("streambind_binding_messages_in_flight", "Input messages in handling now (handler, retries and their back-off, a function's output send until the broker stored it, a failed message's dead letter until it is sent).", bindingLabels, nil)
 	descOldest    = prometheus.NewDesc("streambind_binding_oldest_in_flight_seconds", "How long the oldest input message in handling has been, counted from the start of the second it began in (up to 1s over; 0 when none): one that keeps growing is a handler that does not return.", bindingLabels, nil)
 )

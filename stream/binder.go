@@ -459,7 +459,11 @@ type PartitionCounter interface {
 }
 
 // LagReporter is implemented by consumers that can tell, cheaply, how far
-// they are behind the end of each partition (Kafka).
+// they are behind the end of each partition: Kafka (end offset minus
+// position), RabbitMQ (the queue's ready messages), NATS (the durable
+// consumer's pending messages) and Redis (the group's lag), each as its
+// binder's doc says. Lag is called at scrape time: it must not wait on
+// the broker beyond ctx, and an error leaves the binding's lag out.
 type LagReporter interface {
 	Lag(ctx context.Context) ([]PartitionLag, error)
 }

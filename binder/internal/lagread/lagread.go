@@ -1,0 +1,160 @@
+// Package lagread reads a consumer binding's lag from its broker on
+// demand, for the binders of this module whose broker keeps the backlog
+// itself (RabbitMQ's queue, a JetStream consumer, a Redis consumer
+// group): a [Reader] implements [stream.LagReporter] over a binder's
+// read function, so that a scrape of /metrics costs the broker at most
+// one read a binding every [MaxAge], never more than one at a time, and
+// never waits on the broker longer than its context allows.
+//
+//   - A read younger than MaxAge is served as it was (its error too), so
+//     that two scrapers (or a scrape and /actuator) share a read and a
+//     broker that fails is not asked again at every call.
+//   - An older one starts a new read, bounded by [Timeout], in a
+//     goroutine of its own: Lag waits for it until its context ends and
+//     then returns the context's error (the metric is left out), and the
+//     read lands for the next call. A read in progress is waited for, not
+//     repeated.
+//   - A failed read is logged at WARN at most once every [LogEvery] for
+//     the binding (a broker that is down fails every read; readiness and
+//     streambind_binder_up say so already), and Lag returns its error, so
+//     that the binding's lag is left out rather than shown stale.
+//
+// Nothing of the consumer's message path is involved: the reads use
+// requests of their own (a channel of their own on RabbitMQ).
+//
+// It is internal to the binders of this module.
+package lagread
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/streambind/streambind/stream"
+)
+
+const (
+	// MaxAge is how long a read serves Lag: the Kafka binder's default
+	// lag-interval, between its end-offset reads.
+	MaxAge = 2 * time.Second
+	// Timeout bounds one read.
+	Timeout = 5 * time.Second
+	// LogEvery is the least time between two WARNs of failed reads of
+	// one binding.
+	LogEvery = time.Minute
+)
+
+// ReadFunc reads the lag of a consumer binding from its broker, bounded
+// by ctx. It returns nil (and no error) when there is nothing to report,
+// and an error wrapping [ErrUnsupported] when its broker cannot tell.
+type ReadFunc func(ctx context.Context) ([]stream.PartitionLag, error)
+
+// ErrUnsupported is the error of a read whose broker cannot tell the lag
+// (a Redis server before 7.0): the Reader logs it once, at INFO, and
+// reads no more; Lag returns nothing from then on.
+var ErrUnsupported = errors.New("the broker does not report a consumer's lag")
+
+// Reader serves the lag of one consumer binding from reads of read. Make
+// it with [New]; its methods may be called from any goroutine.
+type Reader struct {
+	read   ReadFunc
+	log    *slog.Logger
+	what   string // the log line's message
+	maxAge time.Duration
+	// timeout bounds a read; logEvery spaces its WARNs (tests shorten
+	// them).
+	timeout, logEvery time.Duration
+
+	mu      sync.Mutex
+	at      time.Time // when the last read ended; zero: none did
+	lags    []stream.PartitionLag
+	err     error
+	reading chan struct{} // closed when the read in progress ends; nil: none is
+	warned  time.Time     // the last WARN's time
+	// unsupported: a read failed with ErrUnsupported; none is made again.
+	unsupported bool
+}
+
+// New returns the Reader of a binding: read reads its lag, log is the
+// binding's logger, what the WARN's message for a read that failed
+// ("rabbit: reading the consumer lag failed", say).
+func New(read ReadFunc, log *slog.Logger, what string) *Reader {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	return &Reader{read: read, log: log, what: what, maxAge: MaxAge, timeout: Timeout, logEvery: LogEvery}
+}
+
+// Lag returns the last read's lag if it is younger than MaxAge, else that
+// of a new read (or of the read in progress), waiting for it until ctx
+// ends. It implements [stream.LagReporter].
+func (r *Reader) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
+	r.mu.Lock()
+	if r.unsupported {
+		r.mu.Unlock()
+		return nil, nil
+	}
+	if r.reading == nil && (r.at.IsZero() || time.Since(r.at) >= r.maxAge) {
+		r.reading = make(chan struct{})
+		go r.refresh(r.reading)
+	}
+	wait := r.reading
+	r.mu.Unlock()
+	if wait != nil {
+		select {
+		case <-wait:
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return slices.Clone(r.lags), r.err
+}
+
+// refresh reads the lag, bounded by the timeout, and keeps it for Lag;
+// it closes done when it has.
+func (r *Reader) refresh(done chan struct{}) {
+	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	lags, err := r.read(ctx)
+	cancel()
+	now := time.Now()
+	unsupported := errors.Is(err, ErrUnsupported)
+	uerr := err
+	if unsupported {
+		lags, err = nil, nil
+	}
+	r.mu.Lock()
+	r.at, r.lags, r.err, r.reading, r.unsupported = now, lags, err, nil, unsupported
+	warn := err != nil && (r.warned.IsZero() || now.Sub(r.warned) >= r.logEvery)
+	if warn {
+		r.warned = now
+	}
+	r.mu.Unlock()
+	if unsupported {
+		r.log.Info(r.what+"; the binding has no streambind_consumer_lag", "error", uerr)
+	}
+	if warn {
+		r.log.Warn(r.what+"; the binding's streambind_consumer_lag is left out until a read succeeds (logged at most once a minute)", "error", err)
+	}
+	close(done) // after the log line: a caller that waited sees it logged
+}
+
+// Note logs msg at WARN at most once every LogEvery, sharing the pace of
+// the failed reads' WARNs: for a read that left a partition out (its
+// broker could not tell its lag).
+func (r *Reader) Note(msg string, args ...any) {
+	now := time.Now()
+	r.mu.Lock()
+	warn := r.warned.IsZero() || now.Sub(r.warned) >= r.logEvery
+	if warn {
+		r.warned = now
+	}
+	r.mu.Unlock()
+	if warn {
+		r.log.Warn(msg, args...)
+	}
+}
