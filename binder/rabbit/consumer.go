@@ -42,6 +42,7 @@ type consumer struct {
 	expandPeak atomic.Int64
 	// Dead-letter counters (stream.DeadLetterStats).
 	dlCounts dlcount.Counts
+	lag      lagState // Lag's reads of the queue's depth (lag.go)
 	// running is the queue of the current run, for rebindConsumers.
 	running atomic.Pointer[string]
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or
