@@ -50,6 +50,8 @@ type Binder struct {
 
 	mu       sync.Mutex
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
+
+	lags sync.Map // *consumer -> *lagread.Reader: the consumers' Lag (lag.go)
 }
 
 // connection is the binder's one NATS connection and its JetStream
