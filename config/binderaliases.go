@@ -129,3 +129,21 @@ func resolveBinding(typ, path string, bm map[string]any, resolve func(typ, secti
 	}
 }
 
+// setBindingAliases gives each binder-specific section of c the aliases of
+// its type's producer and consumer settings, so that a binding's own value
+// under one name replaces the default section's under another
+// (stream.Config.Extension).
+func setBindingAliases(c *stream.Config) {
+	for typ, ext := range c.Extensions {
+		ext.Aliases = nil
+		for _, kind := range []string{"producer", "consumer"} {
+			if a := props.Aliases(typ, kind); a != nil {
+				if ext.Aliases == nil {
+					ext.Aliases = map[string][][]string{}
+				}
+				ext.Aliases[kind] = a
+			}
+		}
+		c.Extensions[typ] = ext
+	}
+}

@@ -146,3 +146,22 @@ spring.cloud.stream.redis.binder:
 	}
 }
 
+// TestBindingAliasBeatsDefault: a binding's own value of a setting under
+// one name replaces the default section's under another (Kafka's
+// batch-timeout and linger), as under another spelling of the name.
+// Before, both reached the binder, which took the one that sorted last:
+// the default's linger.
+func TestBindingAliasBeatsDefault(t *testing.T) {
+	l := loadApp(t, `spring.cloud.stream.kafka:
+  default.producer: { linger: 10ms, batch-size: 5 }
+  bindings.x-out-0.producer: { batchTimeout: 50ms }
+`)
+	_, prod := l.Stream.Extension("kafka", "x-out-0")
+	if len(prod) != 2 || prod["batch-timeout"] != "50ms" || prod["batch-size"] == nil {
+		t.Errorf("producer %v: want the binding's batch-timeout and the default's batch-size", prod)
+	}
+	_, prod = l.Stream.Extension("kafka", "y-out-0")
+	if prod["linger"] != "10ms" {
+		t.Errorf("another binding's producer %v: want the default's linger", prod)
+	}
+}

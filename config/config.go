@@ -778,6 +778,7 @@ func Load(opts Options) (*Loaded, error) {
 
 	d := &decoder{origins: origins, skip: unresolved}
 	d.decode(raw["stream"], cfgSchema, reflect.ValueOf(out.Stream).Elem(), "stream")
+	setBindingAliases(out.Stream)
 	errs = append(errs, d.errs...)
 	normaliseEnums(out.Stream)
 	tree, _ := raw["stream"].(map[string]any)

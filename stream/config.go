@@ -346,6 +346,12 @@ type ExtensionConfig struct {
 	Binder   map[string]any                    `mapstructure:"binder"`
 	Default  ExtensionBindingConfig            `mapstructure:"default"`
 	Bindings map[string]ExtensionBindingConfig `mapstructure:"bindings"`
+	// Aliases holds, by section ("producer", "consumer"), the sets of
+	// names the binder type accepts for one setting ([[batch-timeout
+	// linger]]; the config loader sets them from binder/props.Aliases): a
+	// binding's own value under one name replaces the default section's
+	// under another, as under another spelling of the same name.
+	Aliases map[string][][]string `mapstructure:"-"`
 }
 
 // ExtensionBindingConfig is stream.<binder-type>.bindings.<name>.
@@ -986,7 +992,7 @@ func (c *Config) Extension(typ, binding string) (consumer, producer map[string]a
 			}
 		}
 	}
-	return mergeMaps(ext.Default.Consumer, own.Consumer), mergeMaps(ext.Default.Producer, own.Producer)
+	return mergeMaps(ext.Default.Consumer, own.Consumer, ext.Aliases["consumer"]), mergeMaps(ext.Default.Producer, own.Producer, ext.Aliases["producer"])
 }
 
 // mergeMaps deep-merges over onto base into a new map. Keys are property
@@ -994,8 +1000,10 @@ func (c *Config) Extension(typ, binding string) (consumer, producer map[string]a
 // of the same name however either is spelt (squashKey: deliveryLimit,
 // delivery-limit, deliverylimit from an environment variable); keeping
 // both would leave the binder's decoder to pick one by sort order, and a
-// default could beat the binding's own value.
-func mergeMaps(base, over map[string]any) map[string]any {
+// default could beat the binding's own value. The same holds for the
+// names of one setting in aliases (sets of names, at the top level of the
+// maps): the default's linger goes when the binding sets batch-timeout.
+func mergeMaps(base, over map[string]any, aliases [][]string) map[string]any {
 	if base == nil && over == nil {
 		return nil
 	}
@@ -1005,22 +1013,36 @@ func mergeMaps(base, over map[string]any) map[string]any {
 	}
 	for k, v := range over {
 		var prev any
-		sk := squashKey(k)
+		sk := settingKey(k, aliases)
 		for bk, bv := range base {
-			if squashKey(bk) == sk {
+			if settingKey(bk, aliases) == sk {
 				prev = bv
 				delete(out, bk)
 			}
 		}
 		if bm, ok := prev.(map[string]any); ok {
 			if om, ok := v.(map[string]any); ok {
-				out[k] = mergeMaps(bm, om)
+				out[k] = mergeMaps(bm, om, nil)
 				continue
 			}
 		}
 		out[k] = v
 	}
 	return out
+}
+
+// settingKey is k squashed (squashKey), or, for a name in one of the sets
+// of aliases, the first name of its set squashed.
+func settingKey(k string, aliases [][]string) string {
+	sk := squashKey(k)
+	for _, set := range aliases {
+		for _, n := range set {
+			if squashKey(n) == sk {
+				return squashKey(set[0])
+			}
+		}
+	}
+	return sk
 }
 
 // Validate checks the values of a (merged) binding configuration; path is

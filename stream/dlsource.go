@@ -210,7 +210,7 @@ func (a *App) resolveDeadLetterSources(v *validator, inputs []string, bound map[
 				}
 			}
 			eb := e.Bindings[ek]
-			eb.Consumer = mergeMaps(eb.Consumer, ds.Extension)
+			eb.Consumer = mergeMaps(eb.Consumer, ds.Extension, e.Aliases["consumer"])
 			e.Bindings[ek] = eb
 			cfg.Extensions[bi.typ] = e
 		}

@@ -30,3 +30,19 @@ func TestAliasFollowsPrecedence(t *testing.T) {
 		t.Errorf("max-deliveries %d (want the variable's 7), err %v", c.maxDeliveries, err)
 	}
 }
+
+// TestBindingAliasBeatsDefault: a binding's own max-deliveries replaces
+// the default section's max-deliver (its alias), as under the same name.
+// Before, the binder got both and refused them as both set.
+func TestBindingAliasBeatsDefault(t *testing.T) {
+	cfg := bindertest.LoadConfig(t, envBase+`      redis:
+        default: { consumer: { max-deliver: 3, prefetch: 16 } }
+        bindings:
+          orders-in-0: { consumer: { max-deliveries: 7 } }
+`)
+	cons, _ := cfg.Extension(Type, "orders-in-0")
+	c, err := parseConsumer("orders-in-0", cons)
+	if err != nil || c.maxDeliveries != 7 || c.prefetch != 16 {
+		t.Errorf("max-deliveries %d (want the binding's 7), prefetch %d (want the default's 16), err %v", c.maxDeliveries, c.prefetch, err)
+	}
+}
