@@ -59,7 +59,7 @@ func decodeConnProp(p, k string, v any, conn *connProps) (err error) {
 		var l []string
 		if l, err = props.List(v); err == nil {
 			if len(l) == 0 {
-				return errors.New("no broker address")
+				return conf.ErrEmpty
 			}
 			var addrs []string
 			if addrs, conn.schemes, err = parseBrokers(l, p); err == nil {

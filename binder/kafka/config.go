@@ -221,6 +221,11 @@ func checkBroker(b string) error {
 		if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 			return fmt.Errorf("broker address %q: port %q is not a number in 1..65535", b, port)
 		}
+		// A bracketed host with a colon that is no IPv6 address
+		// ([h:9092]:99) is what the dial cannot use.
+		if err := conf.HostPort(b); err != nil {
+			return fmt.Errorf("broker address %q: %w", b, err)
+		}
 	}
 	return nil
 }
@@ -490,7 +495,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			var l []string
 			if l, err = props.List(v); err == nil {
 				if len(l) == 0 {
-					return errors.New("no broker address")
+					return conf.ErrEmpty
 				}
 				if out.brokers, out.schemes, err = parseBrokers(l, p); err != nil {
 					return err

@@ -718,7 +718,10 @@
 // host[:port] or, as Java's client accepts it, <scheme>://host[:port]
 // (PLAINTEXT://kafka:9092, SSL://, SASL_SSL://, SASL_PLAINTEXT://, or a
 // listener name such as INTERNAL://kafka:29092); user info (user:pass@)
-// and paths are refused, the address never echoed with them. As for Java's
+// and paths are refused, the address never echoed with them; so are a
+// port outside 1-65535, a port given twice (kafka:9092:99, [kafka:9092]:99)
+// and an empty list ("is empty"), at their key when the configuration is
+// read, not retried as an outage. As for Java's
 // client, the scheme does not choose the security: tls and sasl (or
 // security.protocol in configuration) do. A scheme that asks for what is
 // not configured (SSL:// or SASL_SSL:// without TLS, SASL_PLAINTEXT:// or

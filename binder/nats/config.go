@@ -202,7 +202,7 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 					return err
 				}
 				if len(l) == 0 {
-					return errors.New("want at least one server URL")
+					return conf.ErrEmpty
 				}
 				for i, raw := range l {
 					u, secrets, err := serverURL(raw)
@@ -440,6 +440,11 @@ func serverURL(raw string) (string, []string, error) {
 	}
 	if u.Port() == "" {
 		u.Host = net.JoinHostPort(u.Hostname(), "4222")
+	}
+	// nats.go dials u.Host as it is: nats://h:4222:99 parses, and fails
+	// at every connection ("too many colons").
+	if err := conf.HostPort(u.Host); err != nil {
+		return "", secrets, fmt.Errorf("its host or port: %w (the address is %s)", err, conf.NotShown)
 	}
 	return u.String(), secrets, nil
 }

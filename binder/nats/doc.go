@@ -484,7 +484,11 @@
 // # Connection, reconnection and health
 //
 // The binder has one NATS connection, dialled by the first bind (New does
-// no I/O). A server that cannot be reached at that moment fails the bind
+// no I/O). A servers entry whose host or port the dial cannot use (a port
+// given twice, nats://host:4222:99; a port outside 1-65535), or servers
+// set but empty ("is empty"), is a configuration error at its key
+// (NewApp, streambind lint), the entry not shown. A server that cannot be
+// reached at that moment fails the bind
 // with an error wrapped with stream.Unavailable — the app retries it with
 // back-off until stream.binders.<name>.startup-timeout, the rule every
 // binder follows — while refused credentials, a TLS failure and a server

@@ -331,6 +331,9 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 
 // applyURI applies the uri setting raw, set at key path.
 func (s *settings) applyURI(raw, path string) error {
+	if strings.TrimSpace(raw) == "" {
+		return conf.ErrEmpty
+	}
 	u, err := amqp.ParseURI(raw)
 	if err != nil {
 		// Neither the URI nor the parser's message is shown: both may hold
@@ -340,11 +343,15 @@ func (s *settings) applyURI(raw, path string) error {
 		// it for a URI with a password and mask it.
 		return errors.New("bad amqp uri (not shown: it may hold a password): want the form amqp[s]://[USER[:PASSWORD]@]HOST[:PORT][/VHOST], with @ : / ? # in the user and password percent-encoded")
 	}
+	hostPort := net.JoinHostPort(u.Host, strconv.Itoa(u.Port))
+	if err := dialAddress(hostPort); err != nil {
+		return fmt.Errorf("bad amqp uri: its host or port: %w (the uri is %s)", err, conf.NotShown)
+	}
 	s.username, s.password, s.vhost = u.Username, u.Password, u.Vhost
 	if u.Scheme == "amqps" {
 		s.tls.enabled = true
 	}
-	s.endpoints = []endpoint{{hostPort: net.JoinHostPort(u.Host, strconv.Itoa(u.Port)), tls: u.Scheme == "amqps",
+	s.endpoints = []endpoint{{hostPort: hostPort, tls: u.Scheme == "amqps",
 		username: u.Username, password: u.Password, vhost: u.Vhost}}
 	if u.CACertFile != "" {
 		s.tls.caFile, s.tls.caPath = u.CACertFile, path
@@ -382,7 +389,7 @@ type addressEntry struct {
 // hold a password).
 func parseAddresses(list []string) ([]addressEntry, error) {
 	if len(list) == 0 {
-		return nil, errors.New("want at least one host:port")
+		return nil, conf.ErrEmpty
 	}
 	out := make([]addressEntry, 0, len(list))
 	for i, raw := range list {
@@ -448,6 +455,9 @@ func parseAddress(raw string) (addressEntry, error) {
 		if strings.ContainsAny(host, "[]") || strings.Contains(host, ":") && net.ParseIP(host) == nil {
 			return e, errors.New("malformed host or port")
 		}
+		if err := dialAddress(net.JoinHostPort(host, "5672")); err != nil {
+			return e, fmt.Errorf("malformed host: %w", err)
+		}
 		e.hostPort = host
 		return e, nil
 	}
@@ -457,8 +467,27 @@ func parseAddress(raw string) (addressEntry, error) {
 	if n, err := strconv.Atoi(port); err != nil || n < 1 || n > 65535 {
 		return e, errors.New("the port is not a number from 1 to 65535")
 	}
+	if err := dialAddress(net.JoinHostPort(host, port)); err != nil {
+		return e, fmt.Errorf("malformed host: %w", err)
+	}
 	e.hostPort, e.hasPort = net.JoinHostPort(host, port), true
 	return e, nil
+}
+
+// dialAddress checks host:port hp as the dial will take it: conf.HostPort,
+// and amqp.ParseURI of the URL the dial makes of it ("amqp://" + hp + "/",
+// see dial). An amqp uri's host may hold what its parser does not refuse
+// but the dial cannot use (amqp://h:5672:99 is host "h:5672", port 99),
+// as may an addresses entry (an IPv6 zone without the "%25" a URL wants).
+// Its errors do not show hp.
+func dialAddress(hp string) error {
+	if err := conf.HostPort(hp); err != nil {
+		return err
+	}
+	if _, err := amqp.ParseURI("amqp://" + hp + "/"); err != nil {
+		return errors.New("the host does not parse in an AMQP URL")
+	}
+	return nil
 }
 
 // resolve makes s.endpoints of s.entries. As in Spring Boot, an entry's

@@ -922,7 +922,13 @@
 // entry leaves out comes from the first entry (as in Spring Boot), else
 // from username, password, virtual-host and tls. An entry that does not
 // parse is a configuration error naming its position, never its text (it
-// may hold a password).
+// may hold a password). So is a uri or entry whose host or port the dial
+// cannot use (a port given twice, amqp://host:5672:99, which amqp091-go
+// reads as host "host:5672"; a port outside 1-65535), and a uri or
+// addresses set but empty ("is empty", as a deployment template renders
+// STREAM_RABBIT_BINDER_URI=): such an address is refused at its key when
+// the configuration is read (NewApp, streambind lint), not retried as an
+// outage. A host that does not resolve is an outage.
 //
 // Consumer properties, stream.rabbit.bindings.<binding>.consumer (and
 // stream.rabbit.default.consumer); the names and defaults are SCSt's

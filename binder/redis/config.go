@@ -339,7 +339,7 @@ func urlCredentials(out *settings, o *goredis.Options, urlAt, userAt, passAt pro
 // hostPort normalises host or host:port (default port 6379).
 func hostPort(a string) (string, error) {
 	if a == "" {
-		return "", errors.New("want host:port, got an empty string")
+		return "", conf.ErrEmpty
 	}
 	if strings.Contains(a, "://") || strings.Contains(a, "@") {
 		return "", errors.New("want host:port (not shown: it looks like a URL, which may hold a password; use url for that)")
@@ -355,6 +355,9 @@ func hostPort(a string) (string, error) {
 		return "", fmt.Errorf("want host:port, got %q (no host)", a)
 	}
 	if err := checkPort(port); err != nil {
+		return "", fmt.Errorf("want host:port, got %q: %w", a, err)
+	}
+	if err := conf.HostPort(net.JoinHostPort(host, port)); err != nil {
 		return "", fmt.Errorf("want host:port, got %q: %w", a, err)
 	}
 	return net.JoinHostPort(host, port), nil
@@ -380,6 +383,9 @@ func namesDB(raw string) bool {
 // parseURL reads a redis:// or rediss:// URL. Errors never show the URL.
 func parseURL(raw string) (*goredis.Options, []string, error) {
 	raw = strings.TrimSpace(raw)
+	if raw == "" {
+		return nil, nil, conf.ErrEmpty
+	}
 	var secrets []string
 	if i := strings.Index(raw, "://"); i >= 0 {
 		rest := raw[i+3:]
@@ -405,6 +411,11 @@ func parseURL(raw string) (*goredis.Options, []string, error) {
 		if err := checkPort(port); err != nil {
 			return nil, secrets, fmt.Errorf("its %w (the url is not shown: it may hold a password)", err)
 		}
+	}
+	// go-redis joins the URL's host and port (redis://h:6379:99 is host
+	// "h:6379", port 99), which the dial cannot use.
+	if err := conf.HostPort(o.Addr); err != nil {
+		return nil, secrets, fmt.Errorf("its host or port: %w (the url is %s)", err, conf.NotShown)
 	}
 	return o, secrets, nil
 }

@@ -457,6 +457,12 @@
 // stream.redis.binder; a url without user info takes them from the keys.
 // Its database (/n) likewise wins over db set in the same source or an
 // earlier one; a url without one takes db.
+// A url or address whose host or port the dial cannot use (a port given
+// twice, redis://host:6379:99, which go-redis reads as host "host:6379";
+// a port outside 1-65535), or one set but empty ("is empty"), is a
+// configuration error at its key (NewApp, streambind lint), the url not
+// shown, rather than an outage retried; a host that does not resolve is
+// an outage.
 // A WARN line at start-up names the setting ignored and the one used,
 // when they differ.
 //

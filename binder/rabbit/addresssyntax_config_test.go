@@ -1,0 +1,87 @@
+package rabbit
+
+import (
+	"errors"
+	"strings"
+	"testing"
+
+	"github.com/streambind/streambind/stream"
+)
+
+// TestMalformedURIConfig: a uri or addresses entry whose host or port the
+// dial cannot use is a configuration error at its key, the password not
+// shown. amqp://u:pw@127.0.0.1:35672:99/vh (a port twice) parsed as host
+// "127.0.0.1:35672", port 99, passed validation, and was retried as an
+// outage for the whole start-up timeout ("does not parse as an AMQP
+// URL"); an empty uri read as "bad amqp uri".
+func TestMalformedURIConfig(t *testing.T) {
+	const pw = "Pw-s3cret"
+	for _, tc := range []struct {
+		key, value, want string
+	}{
+		{"uri", "amqp://u:" + pw + "@127.0.0.1:35672:99/vh", "host holds a colon"},
+		{"uri", "amqp://u:" + pw + "@h:0/vh", "port is not a number from 1 to 65535"},
+		{"uri", "amqp://u:" + pw + "@h:70000/vh", "port is not a number from 1 to 65535"},
+		{"uri", "amqp://u:" + pw + "@h:5x/vh", "bad amqp uri"},
+		{"uri", "http://u:" + pw + "@h:5672/vh", "bad amqp uri"},
+		{"uri", "", "is empty"},
+		{"uri", "  ", "is empty"},
+		{"addresses", "amqp://u:" + pw + "@[h:5672]:99/vh", "host holds a colon"},
+		{"addresses", "u:" + pw + "@h:65536", "port is not a number from 1 to 65535"},
+		{"addresses", "amqp://u:" + pw + "@[fe80::1%eth0]:5672", "does not parse in an AMQP URL"},
+		{"addresses", "", "is empty"},
+		{"addresses", " , ", "is empty"},
+	} {
+		for _, env := range []bool{false, true} {
+			bs := stream.BinderSettings{Name: "r", Type: Type}
+			m, at := map[string]any{tc.key: tc.value}, "stream.rabbit.binder."+tc.key
+			if env {
+				bs.Environment, at = m, "stream.binders.r.environment."+tc.key
+			} else {
+				bs.Binder = m
+			}
+			_, err := parseSettings(bs)
+			if err == nil {
+				t.Errorf("%s %q accepted", at, tc.value)
+				continue
+			}
+			msg := err.Error()
+			if !strings.Contains(msg, at+":") || !strings.Contains(msg, tc.want) || strings.Contains(msg, pw) {
+				t.Errorf("%s %q: %s\nwant it at the key, saying %q, without the password", at, tc.value, msg, tc.want)
+			}
+		}
+	}
+	// Still accepted: IPv6 hosts, default ports, a zone written as a URL
+	// writes it.
+	for _, b := range []map[string]any{
+		{"uri": "amqp://u:p@[::1]:5672/v"},
+		{"uri": "amqps://h"},
+		{"uri": "amqp://"},
+		{"addresses": "[::1]:5672, ::1, h, amqps://u:p@h2/v"},
+		{"addresses": "[fe80::1%25eth0]:5672"},
+	} {
+		if _, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: b}); err != nil {
+			t.Errorf("%v: %v", b, err)
+		}
+	}
+}
+
+// TestMalformedURIConfigFailsApp: NewApp refuses the environment
+// variable's malformed uri at once, as a configuration error naming the
+// variable, without the password (it was accepted, and the app's start
+// retried the dial as an outage).
+func TestMalformedURIConfigFailsApp(t *testing.T) {
+	for _, tc := range []struct{ value, want string }{
+		{"amqp://u:Pw-s3cret@127.0.0.1:35672:99/vh", "host holds a colon"},
+		{"", "is empty"},
+	} {
+		err := envAppErr(t, envBase, "STREAM_RABBIT_BINDER_URI="+tc.value)
+		var ces stream.ConfigErrors
+		if err == nil || !errors.As(err, &ces) {
+			t.Fatalf("%q: %v, want a configuration error", tc.value, err)
+		}
+		if msg := err.Error(); !strings.Contains(msg, "STREAM_RABBIT_BINDER_URI") || !strings.Contains(msg, tc.want) || strings.Contains(msg, "Pw-s3cret") {
+			t.Errorf("%q: %s\nwant it at STREAM_RABBIT_BINDER_URI, saying %q, without the password", tc.value, msg, tc.want)
+		}
+	}
+}
