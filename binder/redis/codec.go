@@ -179,10 +179,14 @@ func decode(values map[string]any) stream.Envelope {
 // decodeRESP is decode of an entry's RESP bytes (see respConn): its field
 // values are slices of resp (but for a large entry's, see respShareMax,
 // only the payload's).
-func decodeRESP(resp string) stream.Envelope {
+func decodeRESP(resp string) stream.Envelope { return decodeRESPWith(resp, nil) }
+
+// decodeRESPWith is decodeRESP taking the headers map from *spare (see
+// headerMaps) when it has one.
+func decodeRESPWith(resp string, spare *headerMaps) stream.Envelope {
 	w := respWalk{s: resp}
 	n := w.fields()
-	d := decoder{fields: n}
+	d := decoder{fields: n, spare: spare}
 	clone := len(resp) > respShareMax // see respShareMax
 	for range n {
 		f, v := w.bulk(), w.bulk()
@@ -201,6 +205,38 @@ type decoder struct {
 	foreign    map[string]string
 	hasPayload bool
 	keyField   string
+	spare      *headerMaps // the headers map's, if it has one
+}
+
+// headerMaps are empty headers maps made ahead (see fill) for the
+// messages of the next reply: intake makes them while it waits for the
+// reply (run.whileWaiting), so that decoding an entry only fills one.
+type headerMaps []stream.Headers
+
+// fill makes maps until there are n. Each is made with its slot group
+// (what the first write to a map of up to 8 entries allocates): written
+// once and emptied, which a map of that size leaves in place.
+func (h *headerMaps) fill(n int) {
+	for len(*h) < n {
+		m := make(stream.Headers, 1)
+		m[""] = ""
+		delete(m, "")
+		*h = append(*h, m)
+	}
+}
+
+// take returns a map made ahead (for up to 8 fields: one slot group), or
+// a new one for n fields.
+func (h *headerMaps) take(n int) stream.Headers {
+	if h != nil && n <= 8 {
+		if k := len(*h); k > 0 {
+			m := (*h)[k-1]
+			(*h)[k-1] = nil
+			*h = (*h)[:k-1]
+			return m
+		}
+	}
+	return make(stream.Headers, n)
 }
 
 func (d *decoder) add(f, v string) {
@@ -213,7 +249,7 @@ func (d *decoder) add(f, v string) {
 		d.keyField = v
 	case strings.HasPrefix(f, HeaderFieldPrefix):
 		if d.env.Headers == nil {
-			d.env.Headers = make(stream.Headers, d.fields)
+			d.env.Headers = d.spare.take(d.fields)
 		}
 		d.env.Headers[f[len(HeaderFieldPrefix):]] = v
 	default:

@@ -2,9 +2,12 @@ package redis
 
 import (
 	"fmt"
+	"reflect"
 	"testing"
 
 	goredis "github.com/redis/go-redis/v9"
+
+	"github.com/streambind/streambind/stream"
 )
 
 // decode shares the payload and key with go-redis's strings (no copy);
@@ -64,5 +67,39 @@ func TestQueueAcksDoesNotBoxIDs(t *testing.T) {
 	args := cmds[0].Args()
 	if len(args) != 3+len(es) || str(args[0]) != "XACK" || str(args[1]) != "s" || str(args[2]) != "g" || str(args[3]) != "1-0" || str(args[len(args)-1]) != "1-99" {
 		t.Errorf("XACK arguments %v", args[:4])
+	}
+}
+
+// TestDecodeRESPWithMapsMadeAhead: a message decoded with the headers maps
+// intake makes while it waits for a reply (headerMaps) is the one
+// decodeRESP gives; each message gets a map of its own, and one with more
+// fields than a map's first slot group gets a new one.
+func TestDecodeRESPWithMapsMadeAhead(t *testing.T) {
+	var hs headerMaps
+	hs.fill(2)
+	if len(hs) != 2 || len(hs[0]) != 0 {
+		t.Fatalf("made %d maps, the first with %d headers; want 2 empty", len(hs), len(hs[0]))
+	}
+	one := entryRESP("1-1", "payload", "p1", "h:id", "a", "h:contentType", "text/plain")
+	two := entryRESP("1-2", "payload", "p2", "h:id", "b")
+	var many []string
+	for i := range 9 {
+		many = append(many, fmt.Sprintf("h:x%d", i), "v")
+	}
+	nine := entryRESP("1-3", append(many, "payload", "p3")...)
+	var got []stream.Envelope
+	for _, resp := range []string{one, two, nine} {
+		env := decodeRESPWith(resp, &hs)
+		if want := decodeRESP(resp); !reflect.DeepEqual(env, want) {
+			t.Fatalf("decoded %+v, want %+v", env, want)
+		}
+		got = append(got, env)
+	}
+	got[0].Headers["x"] = "y"
+	if _, ok := got[1].Headers["x"]; ok || len(got[1].Headers) != 1 || len(got[2].Headers) != 9 {
+		t.Fatalf("headers %v, %v: want maps of their own", got[1].Headers, got[2].Headers)
+	}
+	if len(hs) != 0 {
+		t.Fatalf("%d maps left; want the two taken", len(hs))
 	}
 }
