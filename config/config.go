@@ -55,9 +55,10 @@
 //     new binding, binder and section names (STREAM_* wins over
 //     SPRING_CLOUD_STREAM_*; SPRING_CLOUD_FUNCTION_DEFINITION is
 //     stream.function.definition). A variable that starts like a key
-//     (STREAM_BINDINGS_..., STREAM_DEFAULT_...) but names none is an error;
-//     other STREAM_* variables (say STREAM_BINDER, used in a placeholder)
-//     are ignored.
+//     (STREAM_BINDINGS_..., STREAM_DEFAULT_...) but names none, or that one
+//     token changed to a near one makes a key's (STREAM_SHUTDOWN_TIMOUT),
+//     is an error; other STREAM_* variables (say STREAM_BINDER, used in a
+//     placeholder) are ignored.
 //   - Outside the stream section a variable overrides only a key that
 //     exists: one the files declare (any root: management, logging,
 //     spring.rabbitmq, myapp...), or one of the framework's keys
