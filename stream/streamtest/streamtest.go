@@ -22,6 +22,13 @@
 //
 //	p := streamtest.Receive[Payment](t, env, "payments-de") // sendto: payments-de
 //
+// The harness takes in what the app sends through its output bindings,
+// to those destinations and to its dead-letter queues without bound,
+// whether the test reads it or not: it never holds back the app's sends.
+// A destination one of the app's input bindings reads (the app may send
+// there too) is not one to receive from: that binding consumes what is
+// sent there, and Receive says so.
+//
 // The absence of a message is asserted without waiting out a timeout:
 // [Env.ExpectNoOutput] and [Env.ExpectNoDeadLetter] first [Env.Drain] —
 // wait until the app has handled every message sent to its inputs so far
@@ -96,10 +103,10 @@ type Env struct {
 
 	binder stream.Binder
 	mu     sync.Mutex
-	prods  map[string]stream.Producer      // by destination
-	sent   map[string]int64                // by destination: messages the harness sent there; guarded by mu
-	outs   map[string]chan stream.Envelope // by lower-case output binding name
-	dlqs   map[string]chan stream.Envelope // by lower-case input binding name
+	prods  map[string]stream.Producer // by destination
+	sent   map[string]int64           // by destination: messages the harness sent there; guarded by mu
+	outs   map[string]*inbox          // by lower-case output binding name
+	dlqs   map[string]*inbox          // by lower-case input binding name
 	// taken counts the messages the harness took in, by lower-case
 	// binding name: outputs read, and dead letters of inputs.
 	taken map[string]*atomic.Int64
@@ -133,8 +140,65 @@ type Env struct {
 // app has that destination, the harness's reader of it.
 type dynDest struct {
 	sent  atomic.Int64
-	ch    chan stream.Envelope // nil: a destination of one of the app's bindings
+	ch    *inbox // nil: a destination of one of the app's bindings
 	taken atomic.Int64
+}
+
+// inbox holds what the harness took in from a reader and the test has not
+// received yet, without bound: the harness never holds back the app (its
+// handler, a bridge's send) for a message the test has not asked for —
+// with a bounded buffer, a test's unread messages (a destination it
+// never reads) filled it and blocked the app's sends. A test's messages
+// are bounded by the test.
+type inbox struct {
+	mu   sync.Mutex
+	msgs []stream.Envelope
+	more chan struct{} // closed, and replaced, when a message is put
+}
+
+func newInbox() *inbox { return &inbox{more: make(chan struct{})} }
+
+func (b *inbox) put(m stream.Envelope) {
+	b.mu.Lock()
+	b.msgs = append(b.msgs, m)
+	close(b.more)
+	b.more = make(chan struct{})
+	b.mu.Unlock()
+}
+
+// take returns the first message, if there is one, else a channel closed
+// when one is put.
+func (b *inbox) take() (stream.Envelope, bool, <-chan struct{}) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if len(b.msgs) == 0 {
+		b.msgs = nil // let go of the slice's array
+		return stream.Envelope{}, false, b.more
+	}
+	m := b.msgs[0]
+	b.msgs[0] = stream.Envelope{}
+	b.msgs = b.msgs[1:]
+	return m, true, nil
+}
+
+// next waits up to d for a message ("ok" false when none came).
+func (b *inbox) next(d time.Duration) (stream.Envelope, bool) {
+	m, ok, more := b.take()
+	if ok {
+		return m, true // what is there already, even with a zero timeout
+	}
+	t := time.NewTimer(max(d, 0))
+	defer t.Stop()
+	for {
+		select {
+		case <-more:
+		case <-t.C:
+			return stream.Envelope{}, false
+		}
+		if m, ok, more = b.take(); ok {
+			return m, true
+		}
+	}
 }
 
 // Start builds the app from cfg and fns on an in-process broker and runs it
@@ -175,7 +239,7 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 		t.Fatalf("streamtest: %v", err)
 	}
 	env := &Env{Broker: broker, Timeout: DefaultTimeout, prods: map[string]stream.Producer{}, sent: map[string]int64{},
-		outs: map[string]chan stream.Envelope{}, dlqs: map[string]chan stream.Envelope{}, taken: map[string]*atomic.Int64{},
+		outs: map[string]*inbox{}, dlqs: map[string]*inbox{}, taken: map[string]*atomic.Int64{},
 		own: map[string]map[string]struct{}{}, idBase: rand.Text()[:12],
 		outDests: map[string]string{}, appDests: map[string]bool{}, dyn: map[string]*dynDest{}, bound: make(chan struct{})}
 	tl := &testLog{w: t.Output()}
@@ -219,11 +283,11 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 			env.appDests[d] = true
 		}
 		var dests []string
-		var ch chan stream.Envelope
+		var ch *inbox
 		output := !b.IsInput()
 		switch {
 		case output:
-			dests, ch = []string{b.Destination()}, make(chan stream.Envelope, 1024)
+			dests, ch = []string{b.Destination()}, newInbox()
 			env.outs[key] = ch
 			if _, ok := env.outDests[b.Destination()]; !ok {
 				env.outDests[b.Destination()] = key
@@ -233,7 +297,7 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 			for _, d := range stream.Destinations(b.Destination()) {
 				dests = append(dests, stream.DLQName(d, b.Group()))
 			}
-			ch = make(chan stream.Envelope, 1024)
+			ch = newInbox()
 			env.dlqs[key] = ch
 		default:
 			continue
@@ -307,7 +371,7 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 // what the app sends through binding into ch and counts it in n. The
 // reader of an output binding's destination (output) skips the messages
 // the harness sent there itself.
-func (e *Env) subscribe(ctx context.Context, binding, dest string, output bool, ch chan stream.Envelope, n *atomic.Int64) (stream.Consumer, error) {
+func (e *Env) subscribe(ctx context.Context, binding, dest string, output bool, ch *inbox, n *atomic.Int64) (stream.Consumer, error) {
 	c, err := e.binder.BindConsumer(ctx, stream.ConsumerSpec{
 		Binding: "streamtest:" + binding, Destination: dest, Group: group(binding), ContentType: stream.DefaultContentType,
 		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
@@ -321,13 +385,9 @@ func (e *Env) subscribe(ctx context.Context, binding, dest string, output bool, 
 			// How the harness received it is none of the app's: sent on
 			// (SendEnvelope), it would be the app's input's Received.
 			m.Received = stream.Received{}
-			select {
-			case ch <- m:
-				n.Add(1)
-				return nil
-			case <-ctx.Done():
-				return fmt.Errorf("%w: %w", stream.ErrNak, ctx.Err())
-			}
+			ch.put(m) // never waits: see inbox
+			n.Add(1)
+			return nil
 		},
 	})
 	if err == nil {
@@ -394,7 +454,7 @@ func (e *Env) tap(dest string) (*dynDest, error) {
 	}
 	d := &dynDest{}
 	if !e.appDests[dest] {
-		d.ch = make(chan stream.Envelope, 1024)
+		d.ch = newInbox()
 		c, err := e.subscribe(e.ctx, "destination."+dest, dest, true, d.ch, &d.taken)
 		if err != nil {
 			return nil, fmt.Errorf("streamtest: subscribe to destination %s the app sends to: %w", dest, err)
@@ -597,9 +657,11 @@ var ErrTimeout = errors.New("streamtest: timed out")
 // [stream.HeaderSendToDestination], the bridge's sends
 // ([stream.Bridge.Send]) — which the harness reads from the moment the
 // app binds it (its first send), as SCSt's OutputDestination.receive
-// takes a destination's name. A name that is none of these yet is waited
-// for within [Env.Timeout] (the app may not have sent there yet), then
-// fails, listing the names it knows.
+// takes a destination's name. A destination of one of the app's input
+// bindings fails at once: that binding consumes what is sent there. A
+// name that is none of these yet is waited for within [Env.Timeout] (the
+// app may not have sent there yet), then fails, listing the names it
+// knows.
 func (e *Env) ReceiveEnvelope(name string) (stream.Envelope, error) {
 	start := time.Now()
 	ch, ok := e.output(name, e.Timeout)
@@ -612,12 +674,15 @@ func (e *Env) ReceiveEnvelope(name string) (stream.Envelope, error) {
 // output returns the channel of what the app sent through the output
 // binding or to the destination name names (see [Env.ReceiveEnvelope]),
 // waiting up to wait for the app to bind a destination of that name.
-func (e *Env) output(name string, wait time.Duration) (chan stream.Envelope, bool) {
+func (e *Env) output(name string, wait time.Duration) (*inbox, bool) {
 	if ch, ok := e.outs[strings.ToLower(name)]; ok {
 		return ch, true
 	}
 	if key, ok := e.outDests[name]; ok {
 		return e.outs[key], true
+	}
+	if len(e.inputsOf(name)) > 0 {
+		return nil, false // the app's own input: nothing to wait for
 	}
 	var timer <-chan time.Time
 	for {
@@ -643,9 +708,40 @@ func (e *Env) output(name string, wait time.Duration) (chan stream.Envelope, boo
 	}
 }
 
+// inputsOf returns the names of the app's input bindings that read
+// destination dest (of no output binding: see [Env.output]), sorted.
+func (e *Env) inputsOf(dest string) []string {
+	if !e.appDests[dest] {
+		return nil
+	}
+	var out []string
+	for _, b := range e.App.Bindings() {
+		if b.IsInput() && slices.Contains(stream.Destinations(b.Destination()), dest) {
+			out = append(out, b.Name())
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
 // unknownOutput says that name names no output binding or destination,
-// listing those there are.
+// listing those there are, or that it is a destination the app's inputs
+// read.
 func (e *Env) unknownOutput(name string, waited time.Duration) string {
+	if inputs := e.inputsOf(name); len(inputs) > 0 {
+		sent := ""
+		e.mu.Lock()
+		if d := e.dyn[name]; d != nil && d.sent.Load() > 0 {
+			sent = fmt.Sprintf("; the app sent %d there", d.sent.Load())
+		}
+		e.mu.Unlock()
+		binding := "binding"
+		if len(inputs) > 1 {
+			binding = "bindings"
+		}
+		return fmt.Sprintf("%q is an input destination of the app, whose messages its %s %s consumes%s: the test cannot receive them (Receive takes an output binding, or a destination the app sends to that no binding of it reads)",
+			name, binding, strings.Join(inputs, ", "), sent)
+	}
 	dests := make([]string, 0, len(e.outDests))
 	for d := range e.outDests {
 		dests = append(dests, d)
@@ -679,25 +775,16 @@ func (e *Env) DeadLetter(inputBinding string) (stream.Envelope, error) {
 	return e.next(ch, inputBinding)
 }
 
-func (e *Env) next(ch chan stream.Envelope, name string) (stream.Envelope, error) {
+func (e *Env) next(ch *inbox, name string) (stream.Envelope, error) {
 	return e.nextWithin(ch, name, e.Timeout)
 }
 
 // nextWithin is next waiting d at most, a timeout saying [Env.Timeout].
-func (e *Env) nextWithin(ch chan stream.Envelope, name string, d time.Duration) (stream.Envelope, error) {
-	select { // what is there already, even with a zero timeout
-	case m := <-ch:
+func (e *Env) nextWithin(ch *inbox, name string, d time.Duration) (stream.Envelope, error) {
+	if m, ok := ch.next(d); ok {
 		return m, nil
-	default:
 	}
-	t := time.NewTimer(max(d, 0))
-	defer t.Stop()
-	select {
-	case m := <-ch:
-		return m, nil
-	case <-t.C:
-		return stream.Envelope{}, fmt.Errorf("%w after %s waiting on %s", ErrTimeout, e.Timeout, name)
-	}
+	return stream.Envelope{}, fmt.Errorf("%w after %s waiting on %s", ErrTimeout, e.Timeout, name)
 }
 
 // Receive returns the next message of an output binding, or of a
@@ -732,17 +819,13 @@ func (e *Env) ExpectNone(t testing.TB, name string, d time.Duration) {
 	deadline := time.Now().Add(d)
 	ch, ok := e.output(name, d)
 	if !ok {
-		if e.allowedDynamic(name) {
+		if e.allowedDynamic(name) && e.inputsOf(name) == nil {
 			return
 		}
 		t.Fatalf("streamtest: %s", e.unknownOutput(name, d))
 	}
-	timer := time.NewTimer(max(time.Until(deadline), 0))
-	defer timer.Stop()
-	select {
-	case m := <-ch:
+	if m, ok := ch.next(time.Until(deadline)); ok {
 		t.Fatalf("streamtest: %s sent %q, expected nothing", name, m.Payload)
-	case <-timer.C:
 	}
 }
 
@@ -872,15 +955,13 @@ func (e *Env) ExpectNoOutput(t testing.TB, name string) {
 	e.Drain(t) // what the app sent so far, to a destination too
 	ch, ok := e.output(name, 0)
 	if !ok {
-		if e.allowedDynamic(name) {
+		if e.allowedDynamic(name) && e.inputsOf(name) == nil {
 			return
 		}
 		t.Fatalf("streamtest: %s", e.unknownOutput(name, 0))
 	}
-	select {
-	case m := <-ch:
+	if m, ok := ch.next(0); ok {
 		t.Fatalf("streamtest: %s sent %q, expected nothing", name, m.Payload)
-	default:
 	}
 }
 
@@ -893,10 +974,8 @@ func (e *Env) ExpectNoDeadLetter(t testing.TB, inputBinding string) {
 		t.Fatalf("streamtest: %q is not an input binding with a dlq (those with one: %s)", inputBinding, e.names(hasDLQ))
 	}
 	e.Drain(t)
-	select {
-	case m := <-ch:
+	if m, ok := ch.next(0); ok {
 		t.Fatalf("streamtest: %s dead-lettered %q (%s), expected nothing", inputBinding, m.Payload, m.Headers[stream.HeaderExceptionMessage])
-	default:
 	}
 }
 
