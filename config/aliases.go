@@ -228,7 +228,9 @@ func defaultBinderType(streamTree map[string]any) string {
 
 // binderType is the type of the binder named name: the type of the binder
 // declared under binders by that name (case-insensitively), else the name
-// itself, a binder type.
+// itself, a binder type. A binder declared without a type (or with a
+// blank one) has the type Load gives it (impliedBinderType: its name when
+// that is a built-in type), "" when none.
 func binderType(streamTree map[string]any, name string) string {
 	name = strings.TrimSpace(name)
 	binders, _ := streamTree["binders"].(map[string]any)
@@ -238,11 +240,11 @@ func binderType(streamTree map[string]any, name string) string {
 		}
 		bm, _ := binders[n].(map[string]any)
 		if k, ok := mapKey(bm, "type"); ok {
-			if t, err := toString(bm[k]); err == nil {
+			if t, err := toString(bm[k]); err == nil && strings.TrimSpace(t) != "" {
 				return strings.TrimSpace(t)
 			}
 		}
-		return ""
+		return impliedBinderType(n)
 	}
 	return name
 }

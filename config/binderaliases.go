@@ -43,7 +43,8 @@ func (r *sourceRanks) add(l *layer) {
 //
 // The sections are stream.<type>.binder, stream.<type>.default.producer
 // and .consumer, stream.<type>.bindings.<b>.producer and .consumer, and
-// stream.binders.<name>.environment of a binder whose type is declared.
+// stream.binders.<name>.environment of a binder whose type is declared or,
+// declared without one, named after a built-in type (binderType).
 //
 // keys holds the keys as the sources wrote them (Load's), for the message.
 func resolveBinderAliases(streamTree map[string]any, origins map[string]string, ranks *sourceRanks, keys map[string]writtenKey) []*stream.ConfigError {

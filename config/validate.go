@@ -52,12 +52,8 @@ func validate(cfg *stream.Config, tree map[string]any, origins map[string]string
 		if strings.TrimSpace(bc.Type) != "" {
 			continue
 		}
-		// As in SCSt, the type is the binder's name by default
-		// (BinderProperties.type): stream.binders.nats.startup-timeout
-		// alone declares the nats binder. Only a built-in type's name
-		// here: the types an app registers are not known while loading.
-		if slices.Contains(builtinBinderTypes, n) {
-			bc.Type = n
+		if t := impliedBinderType(n); t != "" {
+			bc.Type = t
 			cfg.Binders[n] = bc
 			continue
 		}
@@ -81,4 +77,16 @@ func validate(cfg *stream.Config, tree map[string]any, origins map[string]string
 		}
 	}
 	return es
+}
+
+// impliedBinderType is the type of the binder named name declared without
+// one: as in SCSt, the type is the binder's name by default
+// (BinderProperties.type), so stream.binders.nats.startup-timeout alone
+// declares the nats binder. Only a built-in type's name here ("" for
+// another): the types an app registers are not known while loading.
+func impliedBinderType(name string) string {
+	if slices.Contains(builtinBinderTypes, name) {
+		return name
+	}
+	return ""
 }
