@@ -21,10 +21,18 @@ import (
 //   - an opaque URL ("amqp:u:pw@host", which holds no user info for
 //     net/url) is passed through [Value] whole.
 //
+// A URL with an '@' after its authority (in its path, query or fragment)
+// is written with all from "://" to its last '@' as [Redacted]: it is what
+// a password with an unencoded '/', '?' or '#' parses as
+// (amqp://u:12345/secret@h: host "u", port 12345, path "/secret@h").
+//
 // A nil u gives "".
 func URL(u *url.URL) string {
 	if u == nil {
 		return ""
+	}
+	if s, ok := atAfterAuthority(u.String()); ok {
+		return s
 	}
 	if u.Opaque != "" {
 		return Value(u.String())
@@ -80,4 +88,24 @@ func StringWith(s string, secrets ...string) string {
 		v.Add(sec)
 	}
 	return String(v.String(s))
+}
+
+// atAfterAuthority returns s with all from "://" to its last '@' hidden,
+// and true, when s has an '@' after its authority (which ends at the first
+// '/', '?' or '#' after "://").
+func atAfterAuthority(s string) (string, bool) {
+	i := strings.Index(s, "://")
+	if i < 0 {
+		return s, false
+	}
+	auth := i + 3
+	end := strings.IndexAny(s[auth:], "/?#")
+	if end < 0 {
+		return s, false
+	}
+	at := strings.LastIndexByte(s, '@')
+	if at < auth+end {
+		return s, false
+	}
+	return s[:auth] + Redacted + s[at:], true
 }

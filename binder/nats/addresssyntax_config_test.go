@@ -25,6 +25,10 @@ func TestMalformedURLConfig(t *testing.T) {
 		{"nats://h:4222, nats://" + pw + "@h:65536", "server 2: its host or port"},
 		{"nats://u:" + pw + "@h:4x", "not a server URL"},
 		{"http://u:" + pw + "@h:4222", "want nats, tls, ws or wss"},
+		// A password holding an unencoded '/' ends the authority: read
+		// as host "u", port 12345 and path "/<rest>@h", shown by messages.
+		{"nats://u:12345/" + pw + "@h", "an '@' after the host"},
+		{"u:12345/" + pw + "@h", "an '@' after the host"},
 		{"", "is empty"},
 		{" , ", "is empty"},
 	} {

@@ -421,6 +421,11 @@ func serverURL(raw string) (string, []string, error) {
 	if !strings.Contains(s, "://") {
 		s = "nats://" + s
 	}
+	// url.Parse reads nats://u:12345/secret@h as host "u", port 12345
+	// and path "/secret@h", which messages would show.
+	if err := conf.AtAfterHost(s); err != nil {
+		return "", nil, err
+	}
 	u, err := url.Parse(s)
 	if err != nil || u.Host == "" {
 		return "", nil, errors.New("not a server URL (not shown: it may hold a password): want nats://host:4222 (or tls, ws, wss), a user and password or a token before the host, with reserved characters percent-encoded")

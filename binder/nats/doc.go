@@ -485,8 +485,11 @@
 //
 // The binder has one NATS connection, dialled by the first bind (New does
 // no I/O). A servers entry whose host or port the dial cannot use (a port
-// given twice, nats://host:4222:99; a port outside 1-65535), or servers
-// set but empty ("is empty"), is a configuration error at its key
+// given twice, nats://host:4222:99; a port outside 1-65535), one with an
+// '@' after its host (a password holding an unencoded '/', '?' or '#':
+// nats://u:12345/secret@h reads as host "u", port 12345; write them %2F,
+// %3F, %23), or servers set but empty ("is empty"), is a configuration
+// error at its key
 // (NewApp, streambind lint), the entry not shown. A server that cannot be
 // reached at that moment fails the bind
 // with an error wrapped with stream.Unavailable — the app retries it with

@@ -28,7 +28,13 @@ func TestMalformedURIConfig(t *testing.T) {
 		{"uri", "  ", "is empty"},
 		{"addresses", "amqp://u:" + pw + "@[h:5672]:99/vh", "host holds a colon"},
 		{"addresses", "u:" + pw + "@h:65536", "port is not a number from 1 to 65535"},
-		{"addresses", "amqp://u:" + pw + "@[fe80::1%eth0]:5672", "does not parse in an AMQP URL"},
+		{"addresses", "amqp://u:" + pw + "@[fe80::1%eth0]:5672", "IPv6 zone"},
+		{"uri", "amqp://u:" + pw + "@[fe80::1%25eth0]:5672/vh", "IPv6 zone"},
+		// A password holding an unencoded '/' ends the authority: it was
+		// read as host "u", port 12345 and virtual host "<rest>@h", and the
+		// dial's error and "binder rabbit at u:12345" showed it.
+		{"uri", "amqp://u:12345/" + pw + "@127.0.0.1", "an '@' after the host"},
+		{"uri", "amqp://u:a?" + pw + "@127.0.0.1/vh", "an '@' after the host"},
 		{"addresses", "", "is empty"},
 		{"addresses", " , ", "is empty"},
 	} {
@@ -83,5 +89,24 @@ func TestMalformedURIConfigFailsApp(t *testing.T) {
 		if msg := err.Error(); !strings.Contains(msg, "STREAM_RABBIT_BINDER_URI") || !strings.Contains(msg, tc.want) || strings.Contains(msg, "Pw-s3cret") {
 			t.Errorf("%q: %s\nwant it at STREAM_RABBIT_BINDER_URI, saying %q, without the password", tc.value, msg, tc.want)
 		}
+	}
+}
+
+// TestAddressesPasswordWithSlash: an addresses entry's user info ends at
+// its last '@' and is taken literally (as Spring Boot reads addresses,
+// where %2F would stay "%2F"), so a password holding '/' is read whole:
+// the host is the one after the '@', and the messages' URL hides it.
+func TestAddressesPasswordWithSlash(t *testing.T) {
+	st, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type,
+		Binder: map[string]any{"addresses": "amqp://u:12345/s3cretpart@h"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ep := st.endpoint(0)
+	if ep.hostPort != "h:5672" || ep.password != "12345/s3cretpart" || ep.vhost != "/" {
+		t.Fatalf("endpoint %q, password %q, vhost %q", ep.hostPort, ep.password, ep.vhost)
+	}
+	if r := st.redacted(0); strings.Contains(r, "s3cret") || strings.Contains(r, "12345") {
+		t.Errorf("redacted: %s", r)
 	}
 }

@@ -334,6 +334,12 @@ func (s *settings) applyURI(raw, path string) error {
 	if strings.TrimSpace(raw) == "" {
 		return conf.ErrEmpty
 	}
+	// amqp.ParseURI reads amqp://u:12345/secret@h as host "u", port
+	// 12345 and virtual host "secret@h", which the dial's error and the
+	// binder's messages would show.
+	if err := conf.AtAfterHost(raw); err != nil {
+		return fmt.Errorf("bad amqp uri: %w; want the form amqp[s]://[USER[:PASSWORD]@]HOST[:PORT][/VHOST]", err)
+	}
 	u, err := amqp.ParseURI(raw)
 	if err != nil {
 		// Neither the URI nor the parser's message is shown: both may hold
@@ -479,12 +485,16 @@ func parseAddress(raw string) (addressEntry, error) {
 // see dial). An amqp uri's host may hold what its parser does not refuse
 // but the dial cannot use (amqp://h:5672:99 is host "h:5672", port 99),
 // as may an addresses entry (an IPv6 zone without the "%25" a URL wants).
-// Its errors do not show hp.
+// Its errors do not show hp. An IPv6 zone that fails so (fe80::1%eth0: the
+// uri's %25 decoded, or an addresses entry's raw '%') is said to be one.
 func dialAddress(hp string) error {
 	if err := conf.HostPort(hp); err != nil {
 		return err
 	}
 	if _, err := amqp.ParseURI("amqp://" + hp + "/"); err != nil {
+		if host, _, _ := net.SplitHostPort(hp); strings.Contains(host, "%") {
+			return errors.New("an IPv6 zone (fe80::1%eth0) is not supported by the AMQP client as given: the uri cannot hold one, an addresses entry can with its '%' written %25 ([fe80::1%25eth0]:5672)")
+		}
 		return errors.New("the host does not parse in an AMQP URL")
 	}
 	return nil

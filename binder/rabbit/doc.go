@@ -928,7 +928,14 @@
 // addresses set but empty ("is empty", as a deployment template renders
 // STREAM_RABBIT_BINDER_URI=): such an address is refused at its key when
 // the configuration is read (NewApp, streambind lint), not retried as an
-// outage. A host that does not resolve is an outage.
+// outage. A host that does not resolve is an outage. A uri with an '@'
+// after its host (in the virtual host, query or fragment) is refused too:
+// it is what a password holding an unencoded '/', '?' or '#' parses as
+// (amqp://u:12345/secret@h: host "u", port 12345), which the dial's error
+// would show; write them %2F, %3F, %23. An addresses entry's user info
+// ends at its last '@' and is taken literally, so a password there may
+// hold them as they are. An IPv6 zone is refused as one: the uri cannot
+// hold it (the client loses its %25), an entry can as [fe80::1%25eth0].
 //
 // Consumer properties, stream.rabbit.bindings.<binding>.consumer (and
 // stream.rabbit.default.consumer); the names and defaults are SCSt's

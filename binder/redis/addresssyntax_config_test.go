@@ -22,6 +22,8 @@ func TestMalformedURLConfig(t *testing.T) {
 		{"url", "redis://u:" + pw + "@h:0/0", "(1-65535)"},
 		{"url", "redis://u:" + pw + "@h:6x/0", "not a valid redis URL"},
 		{"url", "http://u:" + pw + "@h:6379/0", "want redis://"},
+		{"url", "redis://u:12345/" + pw + "@h/0", "an '@' after the host"},
+		{"address", "::1", "write an IPv6 address as [addr]:port"},
 		{"url", "", "is empty"},
 		{"url", " ", "is empty"},
 		{"address", "[h:6379]:99", "host holds a colon"},
@@ -54,6 +56,24 @@ func TestMalformedURLConfig(t *testing.T) {
 	} {
 		if _, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: b}); err != nil {
 			t.Errorf("%v: %v", b, err)
+		}
+	}
+}
+
+// TestAddressIPv6WithoutPort: "[::1]" is an IPv6 address without a port
+// (the port is optional): it dials [::1]:6379. It was refused ("missing
+// port in address"): its host was joined with its brackets, [[::1]]:6379.
+// "::1" stays refused: an unbracketed IPv6 address may end in what was
+// meant as a port.
+func TestAddressIPv6WithoutPort(t *testing.T) {
+	for in, want := range map[string]string{"[::1]": "[::1]:6379", "[fe80::1%eth0]": "[fe80::1%eth0]:6379", "[::1]:6380": "[::1]:6380", "h": "h:6379"} {
+		if got, err := hostPort(in); err != nil || got != want {
+			t.Errorf("%q: %q, %v; want %q", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"::1", "[::1", "[[::1]]"} {
+		if got, err := hostPort(in); err == nil {
+			t.Errorf("%q: accepted as %q", in, got)
 		}
 	}
 }

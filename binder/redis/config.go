@@ -350,6 +350,11 @@ func hostPort(a string) (string, error) {
 			return "", fmt.Errorf("want host:port, got %q (write an IPv6 address as [addr]:port)", a)
 		}
 		host, port = a, "6379"
+		// "[::1]": the brackets are the address's, not the host's
+		// (joined again they made "[[::1]]:6379").
+		if strings.HasPrefix(a, "[") && strings.HasSuffix(a, "]") {
+			host = a[1 : len(a)-1]
+		}
 	}
 	if host == "" {
 		return "", fmt.Errorf("want host:port, got %q (no host)", a)
@@ -399,6 +404,9 @@ func parseURL(raw string) (*goredis.Options, []string, error) {
 	}
 	if !strings.HasPrefix(raw, "redis://") && !strings.HasPrefix(raw, "rediss://") {
 		return nil, secrets, errors.New("want redis://host:6379/0 or rediss://…, a user and password before the host (not shown: it may hold a password)")
+	}
+	if err := conf.AtAfterHost(raw); err != nil {
+		return nil, secrets, err
 	}
 	o, err := goredis.ParseURL(raw)
 	if err != nil {

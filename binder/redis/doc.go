@@ -462,7 +462,10 @@
 // a port outside 1-65535), or one set but empty ("is empty"), is a
 // configuration error at its key (NewApp, streambind lint), the url not
 // shown, rather than an outage retried; a host that does not resolve is
-// an outage.
+// an outage. So is a url with an '@' after its host (a password holding
+// an unencoded '/', '?' or '#': write them %2F, %3F, %23). An address
+// is host, host:port, [IPv6] or [IPv6]:port; an IPv6 address without
+// brackets is refused (its last group could be meant as the port).
 // A WARN line at start-up names the setting ignored and the one used,
 // when they differ.
 //

@@ -20,6 +20,12 @@ func TestLintMalformedBrokerURL(t *testing.T) {
 		{"redis", "STREAM_REDIS_BINDER_URL=redis://u:" + pw + "@127.0.0.1:36379:99/0", "host holds a colon"},
 		{"redis", "STREAM_REDIS_BINDER_URL=", "is empty"},
 		{"nats", "STREAM_NATS_BINDER_SERVERS=nats://u:" + pw + "@127.0.0.1:34222:99", "too many colons"},
+		// A password holding an unencoded '/': read as host "guest",
+		// port 12345, the rest in the path; lint passed, and the send's
+		// dial error showed "12345/<rest>".
+		{"rabbit", "STREAM_RABBIT_BINDER_URI=amqp://guest:12345/" + pw + "@127.0.0.1", "an '@' after the host"},
+		{"nats", "STREAM_NATS_BINDER_SERVERS=nats://u:12345/" + pw + "@127.0.0.1", "an '@' after the host"},
+		{"redis", "STREAM_REDIS_BINDER_URL=redis://u:12345/" + pw + "@127.0.0.1/0", "an '@' after the host"},
 	} {
 		dir := writeFiles(t, map[string]string{"application.yaml": "stream:\n  default-binder: " + tc.typ + "\n  bindings:\n    work-in-0:\n      group: g\n"})
 		r := runIn(t, dir, []string{tc.env}, "lint")

@@ -50,3 +50,22 @@ func HostPort(hostPort string) error {
 	}
 	return nil
 }
+
+// AtAfterHost refuses a URL (a string with "://") that has an '@' after
+// its authority, in its path, query or fragment. A URL's authority ends at
+// the first '/', '?' or '#', so a password holding one of them unencoded
+// (amqp://u:12345/secret@host) is read as host "u" and port 12345, with
+// the rest of the password in the path, where a dial, its error and a
+// log line would show it. Its error never shows the URL (see [NotShown]).
+func AtAfterHost(raw string) error {
+	i := strings.Index(raw, "://")
+	if i < 0 {
+		return nil
+	}
+	rest := raw[i+3:]
+	end := strings.IndexAny(rest, "/?#")
+	if end < 0 || !strings.Contains(rest[end:], "@") {
+		return nil
+	}
+	return errors.New("an '@' after the host (the value is " + NotShown + "): a user or password before the host must have its '/', '?' and '#' percent-encoded (%2F, %3F, %23), and an '@' after the host is written %40")
+}

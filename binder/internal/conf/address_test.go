@@ -33,3 +33,24 @@ func TestHostPort(t *testing.T) {
 		}
 	}
 }
+
+// TestAtAfterHost: a URL with an '@' after its authority is refused (a
+// password with an unencoded '/', '?' or '#' ends up in the path), and the
+// error shows nothing of it.
+func TestAtAfterHost(t *testing.T) {
+	for _, ok := range []string{"amqp://u:p@h/vh", "amqp://u:p%2Fq@h:5672/vh", "amqp://u:p@q@h/vh", "nats://h:4222", "h:5672", "u:12345/s@h", "redis://h/0"} {
+		if err := AtAfterHost(ok); err != nil {
+			t.Errorf("%q: %v", ok, err)
+		}
+	}
+	for _, bad := range []string{"amqp://guest:12345/secretpart@127.0.0.1", "nats://u:12345/secret@h", "amqp://u:a?secret@h", "amqp://u:a#secret@h/vh", "redis://u:p@h/0@x"} {
+		err := AtAfterHost(bad)
+		if err == nil || !strings.Contains(err.Error(), "percent-encoded") {
+			t.Errorf("%q: %v, want an error", bad, err)
+			continue
+		}
+		if strings.Contains(err.Error(), "secret") || strings.Contains(err.Error(), "12345") {
+			t.Errorf("%q: the error shows the value: %v", bad, err)
+		}
+	}
+}
