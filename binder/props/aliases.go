@@ -1,6 +1,7 @@
 package props
 
 import (
+	"maps"
 	"slices"
 	"strings"
 )
@@ -41,11 +42,11 @@ var aliasSets = map[string]map[string][][]string{
 	"rabbit": {
 		"binder": {
 			{"uri", "url"},
-			{"addresses", "address", "host"},
+			{"addresses", "address"}, // host is no alias: addresses win over it (as in Spring Boot)
 			{"virtual-host", "vhost"},
 		},
-		"binder.tls": {{"ca-file", "cacert-file", "ca"}, {"cert-file", "cert"}, {"key-file", "key"}},
-		"binder.ssl": {{"ca-file", "cacert-file", "ca"}, {"cert-file", "cert"}, {"key-file", "key"}},
+		"binder.tls": rabbitTLSAliases,
+		"binder.ssl": rabbitTLSAliases,
 		"consumer": {
 			{"republish-delivery-mode", "republish-delivey-mode"},
 		},
@@ -86,9 +87,21 @@ var aliasSets = map[string]map[string][][]string{
 	},
 }
 
-// tlsAliases are the aliases of the tls section the binders share
-// (binder/internal/conf.TLS).
-var tlsAliases = [][]string{{"ca-file", "cacert-file", "ca"}, {"insecure-skip-verify", "skip-verify"}}
+// tlsAliases are the aliases of the tls section the redis, nats and kafka
+// binders share (binder/internal/conf.TLS.Decode), which are exactly the
+// names it accepts: a name listed here that the decoder refuses would be
+// dropped as an alias's loser before the decoder could report it.
+var tlsAliases = [][]string{{"insecure-skip-verify", "skip-verify"}}
+
+// rabbitTLSAliases are the aliases of the rabbit binder's tls section
+// (binder/rabbit applyTLS).
+var rabbitTLSAliases = [][]string{{"ca-file", "cacert-file", "ca"}, {"cert-file", "cert"}, {"key-file", "key"}}
+
+// AliasSections returns the sections of a binder of type typ that have
+// aliases (as for [Aliases]: "binder", "binder.tls", "consumer"), sorted.
+func AliasSections(typ string) []string {
+	return slices.Sorted(maps.Keys(aliasSets[strings.ToLower(typ)]))
+}
 
 // Aliases returns the sets of names that name one setting in section of
 // a binder of type typ ("redis", "binder": [[max-length maxlen] …]); see
