@@ -234,6 +234,10 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 	// Where uri and addresses were set: the index of their source (0:
 	// stream.rabbit.binder, 1: the binder's environment) and key path.
 	var uriAt, addrAt props.SetAt
+	// host, which addresses replace wherever either is set, as in Spring
+	// Boot (spring.rabbitmq.addresses over spring.rabbitmq.host).
+	var hostAt props.SetAt
+	var hostEntries []addressEntry
 	for i, src := range props.BinderSources(s, Type) {
 		d.Each(src.Path, d.Nest(src.Path, src.Map, binderSections...), func(k, path string, v any) (err error) {
 			switch k {
@@ -244,11 +248,19 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 						uriAt = props.SetAt{Src: i, Path: path}
 					}
 				}
-			case "addresses", "address", "host":
+			case "addresses", "address":
 				var list []string
 				if list, err = props.List(v); err == nil {
 					if out.entries, err = parseAddresses(list); err == nil {
 						addrAt = props.SetAt{Src: i, Path: path}
+					}
+				}
+			case "host":
+				// Spring Boot's: addresses win over it (below).
+				var list []string
+				if list, err = props.List(v); err == nil {
+					if hostEntries, err = parseAddresses(list); err == nil {
+						hostAt = props.SetAt{Src: i, Path: path}
 					}
 				}
 			case "username":
@@ -292,6 +304,12 @@ func parseSettings(s stream.BinderSettings) (settings, error) {
 			}
 			return err
 		})
+	}
+	switch {
+	case hostAt.Path != "" && addrAt.Path == "":
+		out.entries, addrAt = hostEntries, hostAt
+	case hostAt.Path != "":
+		out.ignored = append(out.ignored, [2]string{hostAt.Path, addrAt.Path})
 	}
 	// uri and addresses both set: see props.URLOverAddress
 	// (STREAM_RABBIT_BINDER_URI overrides a file's addresses); winning
