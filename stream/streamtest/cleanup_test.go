@@ -116,7 +116,7 @@ func TestEndWithHandlerRunning(t *testing.T) {
 			}
 			begin := time.Now()
 			r.end()
-			// The default (streamtest.DefaultShutdownTimeout, 2s) plus
+			// The default (streamtest.ShutdownTimeout, 2s) plus
 			// room for a loaded machine, well short of the app's 10s.
 			if d := time.Since(begin); d > 2*time.Second+3*time.Second {
 				t.Errorf("the test's end took %s", d)

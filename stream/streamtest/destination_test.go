@@ -82,3 +82,44 @@ func TestReceiveByDestinationBeforeTheSend(t *testing.T) {
 		t.Fatalf("got %+v", p)
 	}
 }
+
+// Under the default configuration (stream.dynamic-destinations empty: the
+// app may send to any destination) a destination the app has not sent to
+// is empty: ExpectNoOutput and ExpectNone pass. Before, they failed with
+// "not an output binding of the app, nor a destination it sent to" on a
+// correct app. An input destination still fails; with a non-empty list, a
+// name it does not hold (a typo) still fails.
+func TestExpectNothingOnAnUnsentDestinationByDefault(t *testing.T) {
+	cfg, fns := routedShop()
+	cfg.DynamicDestinations = nil
+	env := streamtest.Start(t, cfg, fns)
+	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-1", Quantity: 1})
+	if p := streamtest.Receive[Payment](t, env, "payments"); p.Payload.OrderID != "o-1" {
+		t.Fatalf("payments: got %+v", p)
+	}
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoOutput(tb, "payments-de") }); msg != "" {
+		t.Errorf("ExpectNoOutput(payments-de), never sent to: %q", msg)
+	}
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNone(tb, "payments-de", 10*time.Millisecond) }); msg != "" {
+		t.Errorf("ExpectNone(payments-de), never sent to: %q", msg)
+	}
+	// Sent to, it is not empty.
+	env.Send(t, "chargePayment-in-0", Order{OrderID: "o-de", Quantity: 1}, "country", "de")
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoOutput(tb, "payments-de") }); !strings.Contains(msg, "o-de") {
+		t.Errorf("ExpectNoOutput(payments-de) after a send there: %q", msg)
+	}
+	// The app's input destination is refused as before.
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoOutput(tb, "orders") }); !strings.Contains(msg, "input destination") {
+		t.Errorf("ExpectNoOutput(orders), an input destination: %q", msg)
+	}
+
+	// With a list, a name it does not hold is a typo.
+	cfg, fns = routedShop()
+	env = streamtest.Start(t, cfg, fns)
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoOutput(tb, "payments-xx") }); !strings.Contains(msg, `"payments-xx" is not an output binding`) {
+		t.Errorf("ExpectNoOutput(payments-xx), not listed: %q", msg)
+	}
+	if msg := fails(t, func(tb testing.TB) { env.ExpectNoOutput(tb, "payments-fr") }); msg != "" {
+		t.Errorf("ExpectNoOutput(payments-fr), listed: %q", msg)
+	}
+}

@@ -41,7 +41,7 @@
 // Start's options replaces that.
 //
 // The app stops when the test ends. Its stream.shutdown-timeout is
-// [DefaultShutdownTimeout] (2s) unless the configuration sets one: a
+// [ShutdownTimeout] (2s) unless the configuration sets one: a
 // handler still running then has its context cancelled, and the test
 // fails saying which binding's handler was still running (a test that
 // failed already only logs it).
@@ -80,11 +80,12 @@ import (
 // DefaultTimeout bounds every wait unless [Env.Timeout] is changed.
 const DefaultTimeout = 5 * time.Second
 
-// DefaultShutdownTimeout is the app's stream.shutdown-timeout in a test
-// whose configuration sets none (the app's own default is 10s): a test
+// ShutdownTimeout is the app's stream.shutdown-timeout in a test whose
+// configuration sets none (the app's own default,
+// [stream.DefaultShutdownTimeout], is 10s): a test
 // that ends with a handler still running waits this long for it before the
 // in-process binder cancels the handler's context, and fails saying so.
-const DefaultShutdownTimeout = 2 * time.Second
+const ShutdownTimeout = 2 * time.Second
 
 // group is the consumer group the harness reads a binding's destination
 // with: one per binding, so that two bindings on one destination each see
@@ -255,7 +256,7 @@ func StartWith(t testing.TB, cfg *stream.Config, fns *stream.Catalog, setup func
 	mcfg := onMemory(cfg)
 	shutdownTimeout, defaulted := mcfg.ShutdownTimeout, mcfg.ShutdownTimeout == 0
 	if defaulted {
-		mcfg.ShutdownTimeout, shutdownTimeout = DefaultShutdownTimeout, DefaultShutdownTimeout
+		mcfg.ShutdownTimeout, shutdownTimeout = ShutdownTimeout, ShutdownTimeout
 	}
 	app, err := stream.NewApp(mcfg, fns, opts...)
 	if err != nil {
@@ -812,8 +813,10 @@ func ReceiveDeadLetter[T any](t testing.TB, e *Env, inputBinding string) stream.
 // ExpectNone fails the test if an output binding, or a destination (see
 // [Env.ReceiveEnvelope]), gets anything within d. It waits d whatever
 // happens; [Env.ExpectNoOutput] does not wait. A destination the app has
-// not sent to within d passes when stream.dynamic-destinations lists it,
-// and fails as a name it does not know otherwise.
+// not sent to within d passes when the app may send there: when
+// stream.dynamic-destinations is empty (any destination) or lists it. A
+// name a non-empty list does not hold fails as one it does not know (a
+// typo), as does a destination of an input binding of the app.
 func (e *Env) ExpectNone(t testing.TB, name string, d time.Duration) {
 	t.Helper()
 	deadline := time.Now().Add(d)
@@ -829,9 +832,15 @@ func (e *Env) ExpectNone(t testing.TB, name string, d time.Duration) {
 	}
 }
 
-// allowedDynamic reports whether stream.dynamic-destinations lists name.
+// allowedDynamic reports whether the app may send to destination name:
+// stream.dynamic-destinations is empty (any destination, as the send
+// bridge takes it) or lists it.
 func (e *Env) allowedDynamic(name string) bool {
-	for _, d := range e.App.Config().DynamicDestinations {
+	allow := e.App.Config().DynamicDestinations
+	if len(allow) == 0 {
+		return true
+	}
+	for _, d := range allow {
 		if strings.EqualFold(d, name) {
 			return true
 		}
@@ -948,8 +957,10 @@ func (e *Env) pending() string {
 // ExpectNoOutput drains the app (see [Env.Drain]) and then fails the test
 // if an output binding, or a destination (see [Env.ReceiveEnvelope]), got
 // anything not yet received. A destination the app has not sent to passes
-// when stream.dynamic-destinations lists it, and fails as a name it does
-// not know otherwise.
+// when the app may send there: when stream.dynamic-destinations is empty
+// (any destination) or lists it. A name a non-empty list does not hold
+// fails as one it does not know (a typo), as does a destination of an
+// input binding of the app.
 func (e *Env) ExpectNoOutput(t testing.TB, name string) {
 	t.Helper()
 	e.Drain(t) // what the app sent so far, to a destination too
