@@ -46,3 +46,32 @@ func TestLogFormatAnyCaseAndLevelMessage(t *testing.T) {
 		t.Errorf("LOGGING_LEVEL=WARNING: got %v, want %s", err, want)
 	}
 }
+
+// The levels the message lists are the levels FromConfig takes from a raw
+// tree config.Load did not map: Spring Boot's trace, fatal and off (YAML
+// 1.1's false) too, as config maps them. Before, the message listed them
+// but only config's path took them ("want trace, ..., got \"TRACE\"").
+func TestLogLevelDirectTakesBootLevels(t *testing.T) {
+	for _, tc := range []struct {
+		v    any
+		want slog.Level
+	}{
+		{"TRACE", slog.LevelDebug}, {"trace", slog.LevelDebug}, {"Fatal", slog.LevelError},
+		{"off", slog.LevelError}, {false, slog.LevelError}, {" warn ", slog.LevelWarn},
+		{"INFO", slog.LevelInfo}, {"info+2", slog.LevelInfo + 2},
+	} {
+		c, err := telemetry.FromConfig(map[string]any{"logging": map[string]any{"level": tc.v}}, nil)
+		if err != nil {
+			t.Errorf("logging.level %#v: %v", tc.v, err)
+			continue
+		}
+		if c.Log.Level != tc.want {
+			t.Errorf("logging.level %#v: level %v, want %v", tc.v, c.Log.Level, tc.want)
+		}
+	}
+	for _, v := range []any{"WARNING", true, "verbose"} {
+		if _, err := telemetry.FromConfig(map[string]any{"logging": map[string]any{"level": v}}, nil); err == nil || !strings.Contains(err.Error(), "want trace, debug, info, warn, error, fatal or off (any case)") {
+			t.Errorf("logging.level %#v: got %v, want the levels' message", v, err)
+		}
+	}
+}

@@ -121,6 +121,27 @@ func unknownKey(k string, known []string) string {
 	return "unknown key (known keys: " + strings.Join(known, ", ") + ")"
 }
 
+// bootLevel maps Spring Boot's levels that log/slog lacks as package
+// config does (its bootLevel, which also warns about off): trace to debug,
+// fatal and off (YAML 1.1's false) to error, in any case and around
+// white space as config takes Boot's levels, so that a raw
+// tree not loaded by package config takes the levels config.Load takes.
+// Any other value s is returned as is, for slog.Level.UnmarshalText.
+func bootLevel(v any, s string) string {
+	if b, ok := v.(bool); ok && !b {
+		return "error"
+	}
+	switch l := strings.ToLower(strings.TrimSpace(s)); l {
+	case "debug", "info", "warn", "error":
+		return l
+	case "trace":
+		return "debug"
+	case "fatal", "off":
+		return "error"
+	}
+	return s
+}
+
 // decode decodes logging.* and management.tracing.* over the defaults,
 // returning every problem, sorted by key path.
 func decode(raw map[string]any) (Config, []sectionerr.Problem) {
@@ -156,9 +177,7 @@ func decode(raw map[string]any) (Config, []sectionerr.Problem) {
 			}
 			switch key(k) {
 			case "level":
-				if err := c.Log.Level.UnmarshalText([]byte(s)); err != nil {
-					// Spring Boot's trace, fatal and off are mapped by
-					// package config (logging.level.root as well).
+				if err := c.Log.Level.UnmarshalText([]byte(bootLevel(v, s))); err != nil {
 					bad("logging.level", "want trace, debug, info, warn, error, fatal or off (any case), got %q", s)
 				}
 			case "format":
