@@ -5,6 +5,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -16,9 +17,7 @@ import (
 // URL"); an empty uri read as "bad amqp uri".
 func TestMalformedURIConfig(t *testing.T) {
 	const pw = "Pw-s3cret"
-	for _, tc := range []struct {
-		key, value, want string
-	}{
+	bindertest.AddressesChecked(t, Type, pw, func(bs stream.BinderSettings) error { _, err := parseSettings(bs); return err }, [][3]string{
 		{"uri", "amqp://u:" + pw + "@127.0.0.1:35672:99/vh", "host holds a colon"},
 		{"uri", "amqp://u:" + pw + "@h:0/vh", "port is not a number from 1 to 65535"},
 		{"uri", "amqp://u:" + pw + "@h:70000/vh", "port is not a number from 1 to 65535"},
@@ -37,39 +36,13 @@ func TestMalformedURIConfig(t *testing.T) {
 		{"uri", "amqp://u:a?" + pw + "@127.0.0.1/vh", "an '@' after the host"},
 		{"addresses", "", "is empty"},
 		{"addresses", " , ", "is empty"},
-	} {
-		for _, env := range []bool{false, true} {
-			bs := stream.BinderSettings{Name: "r", Type: Type}
-			m, at := map[string]any{tc.key: tc.value}, "stream.rabbit.binder."+tc.key
-			if env {
-				bs.Environment, at = m, "stream.binders.r.environment."+tc.key
-			} else {
-				bs.Binder = m
-			}
-			_, err := parseSettings(bs)
-			if err == nil {
-				t.Errorf("%s %q accepted", at, tc.value)
-				continue
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, at+":") || !strings.Contains(msg, tc.want) || strings.Contains(msg, pw) {
-				t.Errorf("%s %q: %s\nwant it at the key, saying %q, without the password", at, tc.value, msg, tc.want)
-			}
-		}
-	}
-	// Still accepted: IPv6 hosts, default ports, a zone written as a URL
-	// writes it.
-	for _, b := range []map[string]any{
+	}, []map[string]any{
 		{"uri": "amqp://u:p@[::1]:5672/v"},
 		{"uri": "amqps://h"},
 		{"uri": "amqp://"},
 		{"addresses": "[::1]:5672, ::1, h, amqps://u:p@h2/v"},
 		{"addresses": "[fe80::1%25eth0]:5672"},
-	} {
-		if _, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: b}); err != nil {
-			t.Errorf("%v: %v", b, err)
-		}
-	}
+	})
 }
 
 // TestMalformedURIConfigFailsApp: NewApp refuses the environment

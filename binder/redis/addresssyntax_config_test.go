@@ -1,9 +1,9 @@
 package redis
 
 import (
-	"strings"
 	"testing"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -14,9 +14,7 @@ import (
 // 127.0.0.1:36379: no such host"); an empty url read as a malformed one.
 func TestMalformedURLConfig(t *testing.T) {
 	const pw = "Pw-s3cret"
-	for _, tc := range []struct {
-		key, value, want string
-	}{
+	bindertest.AddressesChecked(t, Type, pw, func(bs stream.BinderSettings) error { _, err := parseSettings(bs); return err }, [][3]string{
 		{"url", "redis://u:" + pw + "@127.0.0.1:36379:99/0", "host holds a colon"},
 		{"url", "rediss://u:" + pw + "@[h:6379]:99/0", "not a valid redis URL"},
 		{"url", "redis://u:" + pw + "@h:0/0", "(1-65535)"},
@@ -28,36 +26,12 @@ func TestMalformedURLConfig(t *testing.T) {
 		{"url", " ", "is empty"},
 		{"address", "[h:6379]:99", "host holds a colon"},
 		{"address", "", "is empty"},
-	} {
-		for _, env := range []bool{false, true} {
-			bs := stream.BinderSettings{Name: "r", Type: Type}
-			m, at := map[string]any{tc.key: tc.value}, "stream.redis.binder."+tc.key
-			if env {
-				bs.Environment, at = m, "stream.binders.r.environment."+tc.key
-			} else {
-				bs.Binder = m
-			}
-			_, err := parseSettings(bs)
-			if err == nil {
-				t.Errorf("%s %q accepted", at, tc.value)
-				continue
-			}
-			msg := err.Error()
-			if !strings.Contains(msg, at+":") || !strings.Contains(msg, tc.want) || strings.Contains(msg, pw) {
-				t.Errorf("%s %q: %s\nwant it at the key, saying %q, without the password", at, tc.value, msg, tc.want)
-			}
-		}
-	}
-	for _, b := range []map[string]any{
+	}, []map[string]any{
 		{"url": "redis://u:p@[::1]:6379/0"},
 		{"url": "rediss://h"},
 		{"address": "[::1]:6379"},
 		{"address": "h"},
-	} {
-		if _, err := parseSettings(stream.BinderSettings{Name: "r", Type: Type, Binder: b}); err != nil {
-			t.Errorf("%v: %v", b, err)
-		}
-	}
+	})
 }
 
 // TestAddressIPv6WithoutPort: "[::1]" is an IPv6 address without a port
