@@ -172,9 +172,14 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 }
 
+// Collect serves the metrics. Health has a context of its own (2s, for
+// the bindings' and the binders'), and the lag reads another, made after
+// Health is done, so that a broker slow to tell a binding's lag cannot
+// use up Health's time (a binder honouring it would show down).
 func (c *collector) Collect(ch chan<- prometheus.Metric) {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
+	var lagged []*stream.Binding
 	counter := func(d *prometheus.Desc, v int64, labels []string) {
 		ch <- prometheus.MustNewConstMetric(d, prometheus.CounterValue, float64(v), labels...)
 	}
@@ -212,11 +217,7 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		ch <- prometheus.MustNewConstHistogram(descDuration, uint64(st.HandlerCalls), st.HandlerTime.Seconds(), buckets, labels...)
 		ch <- prometheus.MustNewConstMetric(descInFlight, prometheus.GaugeValue, float64(st.InFlight), labels...)
 		ch <- prometheus.MustNewConstMetric(descOldest, prometheus.GaugeValue, st.OldestInFlight.Seconds(), labels...)
-		if lags, err := b.Lag(ctx); err == nil {
-			for _, l := range lags {
-				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), labels[0], labelValue(l.Topic), strconv.Itoa(l.Partition))
-			}
-		}
+		lagged = append(lagged, b)
 	}
 	for _, h := range c.app.Health(ctx) {
 		v := 0.0
@@ -224,6 +225,15 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 			v = 1
 		}
 		ch <- prometheus.MustNewConstMetric(descBinderUp, prometheus.GaugeValue, v, labelValue(h.Name), labelValue(h.Type))
+	}
+	lagCtx, lagCancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer lagCancel()
+	for _, b := range lagged {
+		if lags, err := b.Lag(lagCtx); err == nil {
+			for _, l := range lags {
+				ch <- prometheus.MustNewConstMetric(descLag, prometheus.GaugeValue, float64(l.Lag), labelValue(b.Name()), labelValue(l.Topic), strconv.Itoa(l.Partition))
+			}
+		}
 	}
 }
 

@@ -52,6 +52,9 @@ type Binder struct {
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
 
 	lags sync.Map // *consumer -> *lagread.Reader: the consumers' Lag (lag.go)
+	// lagCtx ends the lag reads; Close cancels it.
+	lagCtx    context.Context
+	lagCancel context.CancelFunc
 }
 
 // connection is the binder's one NATS connection and its JetStream
@@ -157,11 +160,14 @@ func New(_ context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
+	lagCtx, lagCancel := context.WithCancel(context.Background())
 	return &Binder{
-		name:    s.Name,
-		st:      st,
-		log:     log,
-		streams: make(map[string]*streamRef),
+		name:      s.Name,
+		st:        st,
+		log:       log,
+		streams:   make(map[string]*streamRef),
+		lagCtx:    lagCtx,
+		lagCancel: lagCancel,
 
 		streamCacheSize: maxCachedStreams,
 	}, nil
@@ -1384,6 +1390,9 @@ func (bd *Binder) Close(ctx context.Context) error {
 	bd.mu.Unlock()
 	if !first {
 		return nil
+	}
+	if bd.lagCancel != nil { // nil in a Binder a test made by hand
+		bd.lagCancel()
 	}
 
 	errs := binding.CloseAll(ctx, cs, (*consumer).close, ps, (*producer).Close)

@@ -32,7 +32,7 @@ func (c *consumer) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 	}
 	r, _ := c.bd.lags.Load(c)
 	if r == nil {
-		r, _ = c.bd.lags.LoadOrStore(c, lagread.New(c.readLag, c.log, "nats: reading the consumer lag (the durable consumer's pending messages) failed"))
+		r, _ = c.bd.lags.LoadOrStore(c, lagread.New(c.bd.lagCtx, c.readLag, c.log, "nats: reading the consumer lag (the durable consumer's pending messages) failed"))
 	}
 	return r.(*lagread.Reader).Lag(ctx)
 }

@@ -36,7 +36,7 @@ type lagState struct {
 // implements [stream.LagReporter].
 func (c *consumer) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 	c.lag.once.Do(func() {
-		c.lag.r = lagread.New(c.readLag, c.log, "rabbit: reading the consumer lag (the queue's ready messages) failed")
+		c.lag.r = lagread.New(c.bd.ctx, c.readLag, c.log, "rabbit: reading the consumer lag (the queue's ready messages) failed")
 	})
 	return c.lag.r.Lag(ctx)
 }

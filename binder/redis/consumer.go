@@ -130,6 +130,9 @@ type consumer struct {
 	// abandoned groups (warnAbandonedGroups).
 	groupKeys    []string
 	lookedAround sync.Once
+	// cur is the last run started: Lag reads its streams while it runs
+	// (refreshKeys adds partitions registered after the bind).
+	cur atomic.Pointer[run]
 
 	// The blocking-read client a stopped run leaves for the next (see
 	// takeReader); closed with the consumer.
@@ -813,6 +816,7 @@ func (c *consumer) newRun(ctx context.Context) (*run, error) {
 		close(r.reclaimDone)
 		go r.intakeAnonymous()
 	}
+	c.cur.Store(r)
 	return r, nil
 }
 
@@ -902,6 +906,19 @@ func (r *run) snapshotKeys() []string {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	return append([]string(nil), r.keys...)
+}
+
+// snapshotParts returns the run's streams and the partition of each (-1:
+// the destination's own stream), as keysFor does.
+func (r *run) snapshotParts() ([]string, []int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	keys := append([]string(nil), r.keys...)
+	parts := make([]int, len(keys))
+	for i, k := range keys {
+		parts[i] = r.parts[k]
+	}
+	return keys, parts
 }
 
 // refreshKeys adds the partitions producers registered since the run

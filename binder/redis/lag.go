@@ -3,7 +3,7 @@ package redis
 import (
 	"context"
 	"fmt"
-	"strconv"
+	"slices"
 	"strings"
 
 	goredis "github.com/redis/go-redis/v9"
@@ -29,14 +29,37 @@ var _ stream.LagReporter = (*consumer)(nil)
 // consumer (XREAD, no group) reports nothing. It implements
 // [stream.LagReporter].
 func (c *consumer) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
-	if c.group == "" || len(c.groupKeys) == 0 {
+	if c.group == "" {
 		return nil, nil
 	}
 	r, _ := c.bd.lags.Load(c)
 	if r == nil {
-		r, _ = c.bd.lags.LoadOrStore(c, lagread.New(c.readLag, c.log, "redis: reading the consumer lag (XINFO GROUPS) failed"))
+		r, _ = c.bd.lags.LoadOrStore(c, lagread.New(c.bd.bg, c.readLag, c.log, "redis: reading the consumer lag (XINFO GROUPS) failed"))
 	}
 	return r.(*lagread.Reader).Lag(ctx)
+}
+
+// lagKeys returns the group's streams and the partition of each: those
+// of the run while it runs (with the partitions registered since it
+// began), else those of the partitions registered now; made tells the
+// streams on which the bind or a run made the group (on another, the
+// group is made by the next Start).
+func (c *consumer) lagKeys(ctx context.Context) (keys []string, parts []int, made func(string) bool, err error) {
+	r := c.cur.Load()
+	var runKeys []string
+	if r != nil {
+		runKeys, parts = r.snapshotParts()
+	}
+	made = func(k string) bool { return slices.Contains(c.groupKeys, k) || slices.Contains(runKeys, k) }
+	if r != nil && r.ctx.Err() == nil {
+		return runKeys, parts, made, nil
+	}
+	n, err := c.partitionCount(ctx)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	keys, parts = c.keysFor(n)
+	return keys, parts, made, nil
 }
 
 // readLag reads the group's lag on each of its streams.
@@ -44,16 +67,25 @@ func (c *consumer) readLag(ctx context.Context) ([]stream.PartitionLag, error) {
 	if c.bd.checkOpen() != nil {
 		return nil, nil
 	}
+	keys, parts, made, err := c.lagKeys(ctx)
+	if err != nil {
+		return nil, c.bd.wrap(err, "redis: the consumer's streams")
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
 	pipe := c.client.Pipeline()
-	cmds := make([]*goredis.Cmd, len(c.groupKeys))
-	for i, k := range c.groupKeys {
+	cmds := make([]*goredis.Cmd, len(keys))
+	for i, k := range keys {
 		cmds[i] = pipe.Do(ctx, "XINFO", "GROUPS", k)
 	}
 	_, _ = pipe.Exec(ctx) // each command's error is looked at below
-	base := c.bd.key(c.dest, -1)
 	var out []stream.PartitionLag
-	for i, k := range c.groupKeys {
+	for i, k := range keys {
 		v, err := cmds[i].Result()
+		if err != nil && strings.Contains(err.Error(), "no such key") && !made(k) {
+			continue // a partition registered while stopped: Start makes its stream's group
+		}
 		if err != nil && strings.Contains(err.Error(), "no such key") {
 			c.bd.lagNote(c, "redis: the consumer group's stream is missing: its lag is left out", "stream", k)
 			continue
@@ -65,6 +97,8 @@ func (c *consumer) readLag(ctx context.Context) ([]stream.PartitionLag, error) {
 		switch {
 		case err != nil:
 			return nil, c.bd.wrap(err, "XINFO GROUPS %s", k)
+		case !found && !made(k):
+			continue // a partition registered while stopped: Start makes its group
 		case !found:
 			c.bd.lagNote(c, "redis: the consumer group is missing on its stream: its lag is left out", "stream", k)
 			continue
@@ -72,15 +106,7 @@ func (c *consumer) readLag(ctx context.Context) ([]stream.PartitionLag, error) {
 			c.bd.lagNote(c, "redis: the server cannot tell the consumer group's lag on the stream (entries deleted inside its unread range): left out until it can", "stream", k)
 			continue
 		}
-		part := 0
-		if k != base {
-			p, err := strconv.Atoi(strings.TrimPrefix(k, base+":"))
-			if err != nil {
-				return nil, fmt.Errorf("stream %s: not a partition of %s", k, base)
-			}
-			part = p
-		}
-		out = append(out, stream.PartitionLag{Topic: k, Partition: part, Lag: lag})
+		out = append(out, stream.PartitionLag{Topic: k, Partition: max(parts[i], 0), Lag: lag})
 	}
 	return out, nil
 }

@@ -106,6 +106,46 @@ func TestLagIsGroupLag(t *testing.T) {
 			bindertest.WaitLag(ctx, t, c, want[i]...)
 		}
 	})
+
+	// Partitions registered after the bind are read as well: while the
+	// binding runs (the run's streams), and stopped (those registered).
+	// Before, Lag read the streams of the bind only.
+	t.Run("partitions registered after the bind", func(t *testing.T) {
+		dest := "lagn"
+		handled := make(chan struct{}, 16)
+		c := bind(stream.ConsumerSpec{Destination: dest, Group: "g",
+			Handler: func(context.Context, stream.Envelope) error { handled <- struct{}{}; return nil }})
+		if err := c.Start(ctx); err != nil {
+			t.Fatal(err)
+		}
+		key := func(p int) string { return redisbinder.StreamKey(e.prefix, dest, p) }
+		bindertest.WaitLag(ctx, t, c, stream.PartitionLag{Topic: key(-1)})
+		p := bindProducer(t, b, stream.ProducerSpec{Destination: dest, Producer: stream.ProducerConfig{PartitionKeyExpression: "key", PartitionCount: 2}})
+		sendTo := func(part, n int) {
+			t.Helper()
+			for i := range n {
+				m := msg("n-" + strconv.Itoa(part) + "-" + strconv.Itoa(i) + "-" + strconv.FormatInt(time.Now().UnixNano(), 10))
+				m.Headers[stream.HeaderPartition] = strconv.Itoa(part)
+				if err := p.Send(ctx, m); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		sendTo(1, 2)
+		for range 2 {
+			select {
+			case <-handled:
+			case <-ctx.Done():
+				t.Fatal("messages of the new partition not handled")
+			}
+		}
+		bindertest.WaitLag(ctx, t, c, stream.PartitionLag{Topic: key(-1)}, stream.PartitionLag{Topic: key(0)}, stream.PartitionLag{Topic: key(1), Partition: 1})
+		if err := c.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		sendTo(1, 3)
+		bindertest.WaitLag(ctx, t, c, stream.PartitionLag{Topic: key(-1)}, stream.PartitionLag{Topic: key(0)}, stream.PartitionLag{Topic: key(1), Partition: 1, Lag: 3})
+	})
 }
 
 // TestLagLeavesOutWhatRedisCannotTell: an entry deleted (XDEL) inside the

@@ -6,14 +6,19 @@
 // one read a binding every [MaxAge], never more than one at a time, and
 // never waits on the broker longer than its context allows.
 //
-//   - A read younger than MaxAge is served as it was (its error too), so
-//     that two scrapers (or a scrape and /actuator) share a read and a
-//     broker that fails is not asked again at every call.
-//   - An older one starts a new read, bounded by [Timeout], in a
-//     goroutine of its own: Lag waits for it until its context ends and
-//     then returns the context's error (the metric is left out), and the
-//     read lands for the next call. A read in progress is waited for, not
-//     repeated.
+//   - Lag serves the last read as it was (its error too), at once, so
+//     that two scrapers (or a scrape and /actuator) share a read, a
+//     broker that fails is not asked again at every call, and one slow
+//     broker does not hold up a scrape of the other bindings.
+//   - When the last read is older than MaxAge, Lag also starts a new
+//     one, bounded by [Timeout], in a goroutine of its own; it lands for
+//     the next call. A read in progress is not repeated.
+//   - Only the first call, before any read ended, waits for the read,
+//     until its context ends; then it returns the context's error (the
+//     metric is left out) and the read lands for the next call.
+//   - The reads end with the context given to [New] (the binder's
+//     lifetime): none is started after, and one in progress is cancelled
+//     without a WARN.
 //   - A failed read is logged at WARN at most once every [LogEvery] for
 //     the binding (a broker that is down fails every read; readiness and
 //     streambind_binder_up say so already), and Lag returns its error, so
@@ -60,6 +65,7 @@ var ErrUnsupported = errors.New("the broker does not report a consumer's lag")
 // Reader serves the lag of one consumer binding from reads of read. Make
 // it with [New]; its methods may be called from any goroutine.
 type Reader struct {
+	base   context.Context // the binder's lifetime: reads end with it
 	read   ReadFunc
 	log    *slog.Logger
 	what   string // the log line's message
@@ -78,22 +84,27 @@ type Reader struct {
 	unsupported bool
 }
 
-// New returns the Reader of a binding: read reads its lag, log is the
-// binding's logger, what the WARN's message for a read that failed
-// ("rabbit: reading the consumer lag failed", say).
-func New(read ReadFunc, log *slog.Logger, what string) *Reader {
+// New returns the Reader of a binding: its reads end with life (the
+// binder's lifetime: cancel it in the binder's Close), read reads its
+// lag, log is the binding's logger, what the WARN's message for a read
+// that failed ("rabbit: reading the consumer lag failed", say).
+func New(life context.Context, read ReadFunc, log *slog.Logger, what string) *Reader {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Reader{read: read, log: log, what: what, maxAge: MaxAge, timeout: Timeout, logEvery: LogEvery}
+	if life == nil {
+		life = context.Background()
+	}
+	return &Reader{base: life, read: read, log: log, what: what, maxAge: MaxAge, timeout: Timeout, logEvery: LogEvery}
 }
 
-// Lag returns the last read's lag if it is younger than MaxAge, else that
-// of a new read (or of the read in progress), waiting for it until ctx
-// ends. It implements [stream.LagReporter].
+// Lag returns the last read's lag at once, and starts a new read in the
+// background when that one is older than MaxAge. Before any read ended,
+// it waits for the first until ctx ends. After the binder's lifetime
+// (New's context) it returns nothing. It implements [stream.LagReporter].
 func (r *Reader) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 	r.mu.Lock()
-	if r.unsupported {
+	if r.unsupported || r.base.Err() != nil {
 		r.mu.Unlock()
 		return nil, nil
 	}
@@ -101,16 +112,16 @@ func (r *Reader) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 		r.reading = make(chan struct{})
 		go r.refresh(r.reading)
 	}
-	wait := r.reading
-	r.mu.Unlock()
-	if wait != nil {
+	if r.at.IsZero() {
+		wait := r.reading
+		r.mu.Unlock()
 		select {
 		case <-wait:
 		case <-ctx.Done():
 			return nil, ctx.Err()
 		}
+		r.mu.Lock()
 	}
-	r.mu.Lock()
 	defer r.mu.Unlock()
 	return slices.Clone(r.lags), r.err
 }
@@ -118,10 +129,11 @@ func (r *Reader) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 // refresh reads the lag, bounded by the timeout, and keeps it for Lag;
 // it closes done when it has.
 func (r *Reader) refresh(done chan struct{}) {
-	ctx, cancel := context.WithTimeout(context.Background(), r.timeout)
+	ctx, cancel := context.WithTimeout(r.base, r.timeout)
 	lags, err := r.read(ctx)
 	cancel()
 	now := time.Now()
+	closed := r.base.Err() != nil // the binder closed: no log line after it
 	unsupported := errors.Is(err, ErrUnsupported)
 	uerr := err
 	if unsupported {
@@ -129,12 +141,12 @@ func (r *Reader) refresh(done chan struct{}) {
 	}
 	r.mu.Lock()
 	r.at, r.lags, r.err, r.reading, r.unsupported = now, lags, err, nil, unsupported
-	warn := err != nil && (r.warned.IsZero() || now.Sub(r.warned) >= r.logEvery)
+	warn := err != nil && !closed && (r.warned.IsZero() || now.Sub(r.warned) >= r.logEvery)
 	if warn {
 		r.warned = now
 	}
 	r.mu.Unlock()
-	if unsupported {
+	if unsupported && !closed {
 		r.log.Info(r.what+"; the binding has no streambind_consumer_lag", "error", uerr)
 	}
 	if warn {

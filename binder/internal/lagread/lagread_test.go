@@ -26,7 +26,7 @@ func TestReaderSharesAndBounds(t *testing.T) {
 	release := make(chan struct{})
 	var mu sync.Mutex
 	var fail, unsupported error
-	r := New(func(ctx context.Context) ([]stream.PartitionLag, error) {
+	r := New(context.Background(), func(ctx context.Context) ([]stream.PartitionLag, error) {
 		reads.Add(1)
 		<-release
 		mu.Lock()
@@ -59,13 +59,18 @@ func TestReaderSharesAndBounds(t *testing.T) {
 		t.Fatalf("lag %+v, %v after %d reads, want the first read's", l, err, reads.Load())
 	}
 
-	// Errors: returned, logged once within LogEvery.
+	// Errors: served (after the read that got them landed), logged once
+	// within LogEvery.
 	mu.Lock()
 	fail = errors.New("broker says no")
 	mu.Unlock()
 	r.maxAge = 0
+	r.Lag(context.Background()) // serves the last read, starts one
+	settle(r)
 	for range 3 {
-		if _, err := r.Lag(context.Background()); err == nil || err.Error() != "broker says no" {
+		_, err := r.Lag(context.Background())
+		settle(r)
+		if err == nil || err.Error() != "broker says no" {
 			t.Fatalf("Lag: %v, want the read's error", err)
 		}
 	}
@@ -77,6 +82,8 @@ func TestReaderSharesAndBounds(t *testing.T) {
 	mu.Lock()
 	unsupported = errors.Join(errors.New("old server"), ErrUnsupported)
 	mu.Unlock()
+	r.Lag(context.Background())
+	settle(r)
 	if l, err := r.Lag(context.Background()); l != nil || err != nil {
 		t.Fatalf("Lag of an unsupported broker: %+v, %v", l, err)
 	}
@@ -86,5 +93,82 @@ func TestReaderSharesAndBounds(t *testing.T) {
 	}
 	if !strings.Contains(logs.String(), "level=INFO") || !strings.Contains(logs.String(), "old server") {
 		t.Fatalf("no INFO of the unsupported broker:\n%s", logs.String())
+	}
+}
+
+// settle waits for r's read in progress, if any, to land.
+func settle(r *Reader) {
+	r.mu.Lock()
+	w := r.reading
+	r.mu.Unlock()
+	if w != nil {
+		<-w
+	}
+}
+
+// TestSlowReadServesLastValue: once a read landed, Lag answers at once
+// with it while a newer read, slow, runs in the background (one slow
+// broker must not use up a scrape); that read lands for a later call.
+// Only the first call waits for a read. After the binder's lifetime ends
+// a read in progress is cancelled and no WARN is logged.
+func TestSlowReadServesLastValue(t *testing.T) {
+	var logs syncbuf.Buffer
+	life, closeBinder := context.WithCancel(context.Background())
+	defer closeBinder()
+	const slow = 3 * time.Second
+	var reads atomic.Int64
+	started := make(chan struct{}, 10)
+	r := New(life, func(ctx context.Context) ([]stream.PartitionLag, error) {
+		n := reads.Add(1)
+		started <- struct{}{}
+		if n > 1 {
+			select {
+			case <-time.After(slow):
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}
+		return []stream.PartitionLag{{Topic: "q", Lag: n}}, nil
+	}, slog.New(slog.NewTextHandler(&logs, nil)), "test: reading the lag failed")
+	r.maxAge = 0
+
+	// The first call waits for the first read.
+	if l, err := r.Lag(context.Background()); err != nil || len(l) != 1 || l[0].Lag != 1 {
+		t.Fatalf("first Lag: %+v, %v, want the first read's", l, err)
+	}
+	<-started
+	// The second: the cached value at once, the slow read started.
+	ctx, cancel := context.WithTimeout(context.Background(), slow/10)
+	defer cancel()
+	begin := time.Now()
+	l, err := r.Lag(ctx)
+	if took := time.Since(begin); err != nil || len(l) != 1 || l[0].Lag != 1 || took > slow/10 {
+		t.Fatalf("second Lag: %+v, %v after %v, want the first read's at once", l, err, took)
+	}
+	select {
+	case <-started:
+	case <-time.After(time.Second):
+		t.Fatal("no refresh started by the stale read")
+	}
+	settle(r)
+	if l, err := r.Lag(context.Background()); err != nil || len(l) != 1 || l[0].Lag != 2 {
+		t.Fatalf("Lag after the refresh landed: %+v, %v, want the second read's", l, err)
+	}
+
+	// Closed while a read runs: it ends at once, logs nothing; Lag after
+	// the close reports nothing and reads no more.
+	<-started // the refresh the last call started
+	begin = time.Now()
+	closeBinder()
+	settle(r)
+	if took := time.Since(begin); took > slow/2 {
+		t.Fatalf("read ran %v after the binder's lifetime ended", took)
+	}
+	if strings.Contains(logs.String(), "level=WARN") {
+		t.Fatalf("WARN after the binder closed:\n%s", logs.String())
+	}
+	n := reads.Load()
+	if l, err := r.Lag(context.Background()); l != nil || err != nil || reads.Load() != n {
+		t.Fatalf("Lag after close: %+v, %v, %d reads (was %d)", l, err, reads.Load(), n)
 	}
 }
