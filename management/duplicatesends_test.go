@@ -2,10 +2,8 @@ package management_test
 
 import (
 	"context"
-	"log/slog"
 	"testing"
 
-	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/management"
 	"github.com/streambind/streambind/stream"
 )
@@ -41,37 +39,7 @@ func TestDuplicateSendsServed(t *testing.T) {
 			"sink-in-0":  {Destination: "orders", Group: "g"},
 		},
 	}
-	factory := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
-		b, err := memory.New(ctx, s)
-		if err != nil {
-			return nil, err
-		}
-		return reportingBinder{b}, nil
-	}
-	app, err := stream.NewApp(cfg, fns, stream.WithBinderType(memory.Type, factory), stream.WithLogger(slog.New(slog.DiscardHandler)))
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := management.New(app, management.Options{Config: management.Config{Address: "127.0.0.1:0"}})
-	if err := srv.Start(); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = srv.Shutdown(context.Background()) })
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- app.Run(ctx) }()
-	defer func() {
-		cancel()
-		if err := <-done; err != nil {
-			t.Error(err)
-		}
-	}()
-	select {
-	case <-app.Ready():
-	case err := <-done:
-		t.Fatal(err)
-	}
-	base := "http://" + srv.Addr()
+	base := runWithWrappedMemory(t, cfg, fns, func(b stream.Binder) stream.Binder { return reportingBinder{b} })
 	const name = "streambind_binding_duplicate_sends_total"
 	var views []management.BindingView
 	getJSON(t, base+"/actuator/bindings", &views)
