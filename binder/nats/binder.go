@@ -51,7 +51,6 @@ type Binder struct {
 	mu       sync.Mutex
 	bindings binding.Registry[*consumer, *producer] // guarded by mu
 
-	lags sync.Map // *consumer -> *lagread.Reader: the consumers' Lag (lag.go)
 	// lagCtx ends the lag reads; Close cancels it.
 	lagCtx    context.Context
 	lagCancel context.CancelFunc

@@ -21,6 +21,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/dlhold"
+	"github.com/streambind/streambind/binder/internal/lagread"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -44,6 +45,8 @@ const pullHeartbeat = time.Second
 
 // consumer is a consumer binding of one destination for one group.
 type consumer struct {
+	// lag is Lag's reader of the group's backlog (lag.go).
+	lag  lagread.Lazy
 	bd   *Binder
 	conn *connection
 	spec stream.ConsumerSpec

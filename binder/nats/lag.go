@@ -6,7 +6,6 @@ import (
 
 	natsgo "github.com/nats-io/nats.go"
 
-	"github.com/streambind/streambind/binder/internal/lagread"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -30,11 +29,7 @@ func (c *consumer) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 	if c.group == "" {
 		return nil, nil
 	}
-	r, _ := c.bd.lags.Load(c)
-	if r == nil {
-		r, _ = c.bd.lags.LoadOrStore(c, lagread.New(c.bd.lagCtx, c.readLag, c.log, "nats: reading the consumer lag (the durable consumer's pending messages) failed"))
-	}
-	return r.(*lagread.Reader).Lag(ctx)
+	return c.lag.Lag(ctx, c.bd.lagCtx, c.readLag, c.log, "nats: reading the consumer lag (the durable consumer's pending messages) failed")
 }
 
 // readLag reads the durable's NumPending.

@@ -19,6 +19,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/dlhold"
+	"github.com/streambind/streambind/binder/internal/lagread"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/binder/internal/logtext"
 	"github.com/streambind/streambind/stream"
@@ -42,7 +43,7 @@ type consumer struct {
 	expandPeak atomic.Int64
 	// Dead-letter counters (stream.DeadLetterStats).
 	dlCounts dlcount.Counts
-	lag      lagState // Lag's reads of the queue's depth (lag.go)
+	lag      lagread.Lazy // Lag's reads of the queue's depth (lag.go)
 	// running is the queue of the current run, for rebindConsumers.
 	running atomic.Pointer[string]
 	// dlDown is why dead letters cannot be sent (the broker refuses DLX or

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"sync"
 
-	"github.com/streambind/streambind/binder/internal/lagread"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -14,12 +12,6 @@ var (
 	_ stream.LagReporter = (*consumer)(nil)
 	_ stream.LagReporter = consumers(nil)
 )
-
-// lagState is a consumer's [lagread.Reader], made by its first Lag.
-type lagState struct {
-	once sync.Once
-	r    *lagread.Reader
-}
 
 // Lag reports the messages ready in the consumer's queue: those not yet
 // delivered to any consumer of the queue (one that a consumer holds,
@@ -35,10 +27,7 @@ type lagState struct {
 // connection is down (an error: the binding's lag is left out). It
 // implements [stream.LagReporter].
 func (c *consumer) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
-	c.lag.once.Do(func() {
-		c.lag.r = lagread.New(c.bd.ctx, c.readLag, c.log, "rabbit: reading the consumer lag (the queue's ready messages) failed")
-	})
-	return c.lag.r.Lag(ctx)
+	return c.lag.Lag(ctx, c.bd.ctx, c.readLag, c.log, "rabbit: reading the consumer lag (the queue's ready messages) failed")
 }
 
 // readLag reads the ready messages of the consumer's queue.

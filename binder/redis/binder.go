@@ -50,8 +50,6 @@ type Binder struct {
 	// dlqBytes is the byte budget of the dead-letter cursors' pages and
 	// batches: dlbudget.Bytes when 0 (tests set less).
 	dlqBytes int
-
-	lags sync.Map // *consumer -> *lagread.Reader: the consumers' Lag (lag.go)
 }
 
 var (

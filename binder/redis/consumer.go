@@ -22,6 +22,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/dispatch"
 	"github.com/streambind/streambind/binder/internal/dlcount"
 	"github.com/streambind/streambind/binder/internal/dlhold"
+	"github.com/streambind/streambind/binder/internal/lagread"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
 	"github.com/streambind/streambind/stream"
 )
@@ -89,6 +90,8 @@ var unblockHook func(context.Context)
 // consumer is a consumer binding of one destination for one group (or an
 // anonymous one).
 type consumer struct {
+	// lag is Lag's reader of the group's backlog (lag.go).
+	lag    lagread.Lazy
 	bd     *Binder
 	client *goredis.Client
 	spec   stream.ConsumerSpec

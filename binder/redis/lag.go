@@ -32,11 +32,7 @@ func (c *consumer) Lag(ctx context.Context) ([]stream.PartitionLag, error) {
 	if c.group == "" {
 		return nil, nil
 	}
-	r, _ := c.bd.lags.Load(c)
-	if r == nil {
-		r, _ = c.bd.lags.LoadOrStore(c, lagread.New(c.bd.bg, c.readLag, c.log, "redis: reading the consumer lag (XINFO GROUPS) failed"))
-	}
-	return r.(*lagread.Reader).Lag(ctx)
+	return c.lag.Lag(ctx, c.bd.bg, c.readLag, c.log, "redis: reading the consumer lag (XINFO GROUPS) failed")
 }
 
 // lagKeys returns the group's streams and the partition of each: those
@@ -87,7 +83,7 @@ func (c *consumer) readLag(ctx context.Context) ([]stream.PartitionLag, error) {
 			continue // a partition registered while stopped: Start makes its stream's group
 		}
 		if err != nil && strings.Contains(err.Error(), "no such key") {
-			c.bd.lagNote(c, "redis: the consumer group's stream is missing: its lag is left out", "stream", k)
+			c.lag.Note("redis: the consumer group's stream is missing: its lag is left out", "stream", k)
 			continue
 		}
 		if err != nil {
@@ -100,22 +96,15 @@ func (c *consumer) readLag(ctx context.Context) ([]stream.PartitionLag, error) {
 		case !found && !made(k):
 			continue // a partition registered while stopped: Start makes its group
 		case !found:
-			c.bd.lagNote(c, "redis: the consumer group is missing on its stream: its lag is left out", "stream", k)
+			c.lag.Note("redis: the consumer group is missing on its stream: its lag is left out", "stream", k)
 			continue
 		case !known:
-			c.bd.lagNote(c, "redis: the server cannot tell the consumer group's lag on the stream (entries deleted inside its unread range): left out until it can", "stream", k)
+			c.lag.Note("redis: the server cannot tell the consumer group's lag on the stream (entries deleted inside its unread range): left out until it can", "stream", k)
 			continue
 		}
 		out = append(out, stream.PartitionLag{Topic: k, Partition: max(parts[i], 0), Lag: lag})
 	}
 	return out, nil
-}
-
-// lagNote logs msg through c's lag reader, paced (see lagread.Reader.Note).
-func (bd *Binder) lagNote(c *consumer, msg string, args ...any) {
-	if r, ok := bd.lags.Load(c); ok {
-		r.(*lagread.Reader).Note(msg, args...)
-	}
 }
 
 // groupLag finds group in an XINFO GROUPS reply (RESP2: an array of

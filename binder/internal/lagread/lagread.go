@@ -170,3 +170,26 @@ func (r *Reader) Note(msg string, args ...any) {
 		r.log.Warn(msg, args...)
 	}
 }
+
+// Lazy is a consumer's Reader, made by its first Lag: a field of the
+// consumer, so that a binding nobody asks has none, and the Reader goes
+// with its consumer. The zero value is ready to use.
+type Lazy struct {
+	once sync.Once
+	r    *Reader
+}
+
+// Lag returns the Lag of the Reader that New(life, read, log, what)
+// makes on the first call (later calls' arguments are not used).
+func (l *Lazy) Lag(ctx, life context.Context, read ReadFunc, log *slog.Logger, what string) ([]stream.PartitionLag, error) {
+	l.once.Do(func() { l.r = New(life, read, log, what) })
+	return l.r.Lag(ctx)
+}
+
+// Note is the Reader's [Reader.Note]; for the read function, which runs
+// only after the first Lag made the Reader.
+func (l *Lazy) Note(msg string, args ...any) {
+	if l.r != nil {
+		l.r.Note(msg, args...)
+	}
+}
