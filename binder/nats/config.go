@@ -444,7 +444,7 @@ func serverURL(raw string) (string, []string, error) {
 		return "", secrets, fmt.Errorf("scheme %q: want nats, tls, ws or wss", u.Scheme)
 	}
 	if u.Port() == "" {
-		u.Host = net.JoinHostPort(u.Hostname(), "4222")
+		u.Host = net.JoinHostPort(u.Hostname(), defaultPort(u.Scheme))
 	}
 	// nats.go dials u.Host as it is: nats://h:4222:99 parses, and fails
 	// at every connection ("too many colons").
@@ -452,6 +452,23 @@ func serverURL(raw string) (string, []string, error) {
 		return "", secrets, fmt.Errorf("its host or port: %w (the address is %s)", err, conf.NotShown)
 	}
 	return u.String(), secrets, nil
+}
+
+// defaultPort is the port of a server URL of scheme without one, as
+// nats.go gives it (Conn.parseServerURL): a websocket's the web's, 80 for
+// ws and 443 for wss (a NATS server's websocket listens behind a web
+// proxy or on its own port), the client port 4222 for nats and tls. Before,
+// ws://host and wss://host were given 4222, where the server has no
+// websocket listener unless configured so.
+func defaultPort(scheme string) string {
+	switch scheme {
+	case "ws":
+		return "80"
+	case "wss":
+		return "443"
+	default:
+		return "4222"
+	}
 }
 
 const streamKeys = "retention, storage, replicas, max-age, max-msgs, max-bytes, max-msg-size, duplicate-window, discard"
