@@ -129,6 +129,11 @@ func overrideVars(env map[string]string) []envVar {
 			continue
 		case name == "SPRING_CLOUD_FUNCTION_DEFINITION":
 			v = envVar{rank: 0, prefix: "SPRING_CLOUD_", tokens: []string{"FUNCTION", "DEFINITION"}}
+		case isRoutingExpressionVar(name):
+			// spring.cloud.function.routing-expression, which a file's
+			// key sets (stream.function.routing-expression): the variable
+			// was ignored without a word.
+			v = envVar{rank: 0, prefix: "SPRING_CLOUD_", tokens: []string{"FUNCTION", "ROUTING", "EXPRESSION"}}
 		case strings.HasPrefix(name, "SPRING_CLOUD_FUNCTION_CONFIGURATION_"):
 			// Spring Cloud Function's per-function configuration (header
 			// mappings), spring.cloud.function.configuration: read as
@@ -191,6 +196,9 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled 
 	for _, v := range vars {
 		origin := "env " + v.name
 		path, ok := scstOnlyEnvKey(v.tokens)
+		if !ok {
+			path, ok = r.kafkaStreamsEnvKey(v.tokens)
+		}
 		if !ok && len(v.tokens) > 1 && v.tokens[0] == "POLLER" {
 			l.fail("stream.poller", origin, "%s matches no key of stream.poller (SCSt's application-wide poller: %s)", v.name, strings.Join(streamPollerKeys, ", "))
 			continue
@@ -198,6 +206,11 @@ func envLayer(env map[string]string, cfg *schema, files map[string]any, spelled 
 		r.alts = nil
 		if !ok {
 			path, ok = r.resolve(cfg, v.tokens, []string{"stream"})
+		}
+		if !ok {
+			// An SCSt key the files may set, with a warning or a refusal
+			// of its own (scstenv.go): the same for the variable.
+			path, ok = r.scstAdaptedEnvKey(cfg, v.tokens)
 		}
 		if !ok {
 			// Only a variable that starts like a key is taken for a
@@ -265,8 +278,14 @@ const indexMark = "\x00"
 // isStreamVar reports whether variable name is read for the stream
 // section (or is a profile list), not for the other roots.
 func isStreamVar(name string) bool {
-	return name == EnvProfiles || name == "SPRING_CLOUD_FUNCTION_DEFINITION" || strings.HasPrefix(name, "SPRING_CLOUD_FUNCTION_CONFIGURATION_") ||
+	return name == EnvProfiles || name == "SPRING_CLOUD_FUNCTION_DEFINITION" || isRoutingExpressionVar(name) || strings.HasPrefix(name, "SPRING_CLOUD_FUNCTION_CONFIGURATION_") ||
 		strings.HasPrefix(name, "STREAM_") || strings.HasPrefix(name, "SPRING_CLOUD_STREAM_")
+}
+
+// isRoutingExpressionVar reports whether name is Spring Cloud Function's
+// routing expression's variable, in either of Spring Boot's spellings.
+func isRoutingExpressionVar(name string) bool {
+	return name == "SPRING_CLOUD_FUNCTION_ROUTINGEXPRESSION" || name == "SPRING_CLOUD_FUNCTION_ROUTING_EXPRESSION"
 }
 
 // otherRootSets resolves the variables that override keys outside the
@@ -326,6 +345,15 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 				sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
 			} else {
 				l.warns = append(l.warns, &stream.ConfigError{Path: warnPath, Origin: "env " + name, Msg: msg})
+			}
+			continue
+		}
+		if p, msg, isErr, ok := springCloudEnvVar(toks); ok {
+			// As the key in a file (springcloud.go).
+			if isErr {
+				l.fail(p, "env "+name, "%s", msg)
+			} else {
+				l.warns = append(l.warns, &stream.ConfigError{Path: p, Origin: "env " + name, Msg: msg})
 			}
 			continue
 		}

@@ -32,13 +32,71 @@ func misspeltSpringCloud(raw map[string]any, origins map[string]string) []*strea
 			}
 		}
 	}
-	check(cloud, "spring.cloud", []string{"stream", "function"}, 1,
-		"streambind reads spring.cloud.stream and spring.cloud.function; a misspelt one would be ignored")
+	check(cloud, "spring.cloud", springCloudKeys, 1, springCloudMisspelt)
 	if fn, ok := cloud["function"].(map[string]any); ok {
-		check(fn, "spring.cloud.function", functionKeys, -1,
-			"streambind reads spring.cloud.function.definition, routing-expression and configuration; a misspelt one would be ignored")
+		check(fn, "spring.cloud.function", functionKeys, -1, functionMisspelt)
 	}
 	return errs
+}
+
+// springCloudKeys are the keys of spring.cloud that streambind reads.
+var springCloudKeys = []string{"stream", "function"}
+
+// The reasons of the problems and warnings of spring.cloud's keys, the
+// same for a file's key and a variable's (springCloudEnvVar).
+const (
+	springCloudMisspelt = "streambind reads spring.cloud.stream and spring.cloud.function; a misspelt one would be ignored"
+	functionMisspelt    = "streambind reads spring.cloud.function.definition, routing-expression and configuration; a misspelt one would be ignored"
+	functionIgnored     = "streambind reads only spring.cloud.function.definition, routing-expression and configuration.<fn>'s header mappings of Spring Cloud Function's keys (a function's conversions are set in code)"
+	schemaIgnored       = "streambind has no schema registry client or Avro converter: a content type such as application/*+avro needs a converter registered in code (stream.WithConverter)"
+)
+
+// springCloudSchemaKeys are SCSt's schema registry client's and Avro
+// converter's keys of spring.cloud, which ignoredSpringCloud warns of.
+var springCloudSchemaKeys = []string{"schema-registry-client", "schema"}
+
+// springCloudEnvVar gives a variable under SPRING_CLOUD_ (toks, its
+// tokens; not SPRING_CLOUD_STREAM_ nor the Spring Cloud Function variables
+// the stream section reads, isStreamVar) that names no key the files or
+// the framework have the outcome its key has in a file: a misspelling of
+// stream or function (SPRING_CLOUD_STREM_...) or of a key of
+// spring.cloud.function read (SPRING_CLOUD_FUNCTION_DEFINITON) an error
+// (misspeltSpringCloud), a key of Spring Cloud Function's not read or of
+// the schema registry client a warning (ignoredSpringCloud); ok is false
+// for the rest of spring.cloud (other projects': ignored, as in a file).
+// These variables were ignored without a word.
+func springCloudEnvVar(toks []string) (path, msg string, isErr, ok bool) {
+	if len(toks) < 3 || toks[0] != "SPRING" || toks[1] != "CLOUD" || hasEmpty(toks) {
+		return "", "", false, false
+	}
+	k := strings.ToLower(toks[2])
+	if !knownKey(k, springCloudKeys) {
+		if s := suggest(k, springCloudKeys); s != "" && levenshtein(squash(k), squash(s)) <= 1 {
+			return "spring.cloud." + k, "unknown key; did you mean " + s + "? (" + springCloudMisspelt + ")", true, true
+		}
+		for _, sk := range springCloudSchemaKeys {
+			if squash(sk) == k {
+				return "spring.cloud." + k, "ignored: " + schemaIgnored, false, true
+			}
+		}
+		return "", "", false, false
+	}
+	if k != "function" || len(toks) < 4 {
+		return "", "", false, false
+	}
+	// The key of spring.cloud.function that the tokens start with: one
+	// read (its name in one token or in several) is not ours here.
+	rest := toks[3:]
+	for n := 1; n <= len(rest); n++ {
+		if knownKey(strings.Join(rest[:n], ""), functionKeys) {
+			return "", "", false, false
+		}
+	}
+	fk := strings.ToLower(rest[0])
+	if s := suggest(fk, functionKeys); s != "" {
+		return "spring.cloud.function." + fk, "unknown key; did you mean " + s + "? (" + functionMisspelt + ")", true, true
+	}
+	return "spring.cloud.function." + fk, "ignored: " + functionIgnored, false, true
 }
 
 // functionKeys are the keys of spring.cloud.function that streambind
@@ -88,13 +146,13 @@ func ignoredSpringCloud(raw map[string]any, origins map[string]string) []*stream
 	for _, k := range sortedKeys(fn) {
 		// One a typo from a key read is misspeltSpringCloud's error.
 		if !knownKey(k, functionKeys) && suggest(k, functionKeys) == "" {
-			warn("spring.cloud.function."+k, "streambind reads only spring.cloud.function.definition, routing-expression and configuration.<fn>'s header mappings of Spring Cloud Function's keys (a function's conversions are set in code)")
+			warn("spring.cloud.function."+k, functionIgnored)
 		}
 	}
-	for _, k := range []string{"schema-registry-client", "schema"} {
+	for _, k := range springCloudSchemaKeys {
 		for ck := range cloud {
 			if squash(ck) == squash(k) {
-				warn("spring.cloud."+ck, "streambind has no schema registry client or Avro converter: a content type such as application/*+avro needs a converter registered in code (stream.WithConverter)")
+				warn("spring.cloud."+ck, schemaIgnored)
 			}
 		}
 	}
