@@ -1734,6 +1734,8 @@ func (b *Binding) consumerSpec(dest string, ext map[string]any, rt *runtimeBindi
 			s.BatchHandler = rt.processBatch
 		} else {
 			s.Handler = rt.process
+			s.LazyHeaders = rt.readsNoHeaders()
+			rt.lazyHeaders = s.LazyHeaders
 			if ap := rt.pipelinable(); ap != nil {
 				rt.async = ap // the output is bound: outputs bind first
 				s.AsyncHandler = rt.processAsync

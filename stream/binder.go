@@ -333,7 +333,18 @@ type ConsumerSpec struct {
 	// the messages are settled or handed back; their age counts from the
 	// call.
 	Holding func(k int) (release func())
-	Logger  *slog.Logger
+	// LazyHeaders tells that the handlers read a message's headers only
+	// through [Envelope.Header] and [Envelope.LoadHeaders], never from
+	// Envelope.Headers directly: a binder may then hand them envelopes
+	// whose headers it has not copied into a map ([Envelope.SetLazyHeaders]).
+	// A binder that ignores it fills Headers as always, which such a
+	// handler reads the same way. The core sets it for a consumer binding
+	// whose handler reads no header on its way to success (a consumer of a
+	// payload type, without tracing, header mappings, retry-delays or
+	// header-mode none); it loads the headers before anything else sees
+	// the message (a retry, the dead letter, an error handler).
+	LazyHeaders bool
+	Logger      *slog.Logger
 }
 
 // BinderSettings is what a factory gets to create a binder.

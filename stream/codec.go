@@ -86,7 +86,7 @@ func (m *Message[T]) fromEnvelope(cx *convCtx, env Envelope, ct string) error {
 	// A copy: the user may edit the headers and the key, the binder may
 	// redeliver env (a retry, the dead letter: they have the key it
 	// arrived with, not one a function wrote into).
-	m.Payload, m.Headers, m.Key = v, env.Headers.Clone(), bytes.Clone(env.Key) // an empty key stays empty, not nil
+	m.Payload, m.Headers, m.Key = v, env.headersCopy(), bytes.Clone(env.Key) // an empty key stays empty, not nil
 	m.Received = env.Received
 	return nil
 }

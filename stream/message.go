@@ -109,6 +109,11 @@ type Envelope struct {
 	// delivers the fields one given to it sets, for stream/streamtest).
 	Received Received
 
+	// lazy: headers the binder has not copied into Headers yet
+	// (SetLazyHeaders); nil once LoadHeaders ran, and on every envelope a
+	// handler gets unless its ConsumerSpec.LazyHeaders is set.
+	lazy LazyHeaders
+
 	// keyOnly: Key is a Message output's (messageKey): the message key
 	// only. On a partitioned binding the partition-key-expression still
 	// selects the partition, as SCSt's KafkaHeaders.KEY beside one does;
@@ -209,11 +214,85 @@ type Received struct {
 	Queue string
 }
 
+// LazyHeaders are a received message's headers as its binder read them off
+// the wire, not yet copied into a [Headers] map. A consumer binder that
+// can hands them to a handler that asked for them
+// ([ConsumerSpec.LazyHeaders]), so that a handler that reads no header, or
+// a few, does not pay for a map a message: on NATS, where the client has
+// parsed the headers already, the map and its garbage were about a tenth
+// of the client's CPU a message (docs/benchmarks.md).
+//
+// Implementations must stay valid, and read the same, for as long as the
+// Envelope is used (after the handler returned too), and be safe for
+// concurrent reads.
+type LazyHeaders interface {
+	// Lookup returns the value of header k and whether the message has it,
+	// as the header would read in the map Load returns.
+	Lookup(k string) (string, bool)
+	// Load returns a new map of every header; nil or empty when the message
+	// has none. The caller owns the map.
+	Load() Headers
+}
+
+// SetLazyHeaders gives e the headers h, read on demand (see [LazyHeaders]):
+// for consumer binders, on what they hand to a handler whose
+// [ConsumerSpec.LazyHeaders] is set. Headers already in e.Headers win over
+// h's of the same name.
+func (e *Envelope) SetLazyHeaders(h LazyHeaders) { e.lazy = h }
+
+// Header returns the value of header k, "" when the message has none: from
+// Headers, else from the binder's lazy headers when they are not loaded
+// yet (see [Envelope.LoadHeaders]). A handler bound with
+// [ConsumerSpec.LazyHeaders] reads headers through it (or LoadHeaders),
+// never from Headers directly.
+func (e *Envelope) Header(k string) string {
+	if v, ok := e.Headers[k]; ok || e.lazy == nil {
+		return v
+	}
+	v, _ := e.lazy.Lookup(k)
+	return v
+}
+
+// LoadHeaders copies the binder's lazy headers, if e has any, into
+// e.Headers (a value already there wins) and returns e.Headers, which then
+// hold every header of the message. Without lazy headers it returns
+// e.Headers as they are. The map it makes is e's own: an Envelope copied
+// before the call keeps its lazy headers and loads its own.
+func (e *Envelope) LoadHeaders() Headers {
+	if e.lazy == nil {
+		return e.Headers
+	}
+	all := e.lazy.Load()
+	e.lazy = nil
+	if len(all) == 0 {
+		return e.Headers
+	}
+	for k, v := range e.Headers {
+		all[k] = v
+	}
+	e.Headers = all
+	return all
+}
+
+// headersCopy returns a map of every header of e that is the caller's own.
+func (e Envelope) headersCopy() Headers {
+	if e.lazy != nil {
+		if all := e.lazy.Load(); len(all) > 0 {
+			for k, v := range e.Headers {
+				all[k] = v
+			}
+			return all
+		}
+	}
+	return e.Headers.Clone()
+}
+
 // ContentType returns the message's contentType header, or def when absent
 // or empty; a header that is a JSON string ("\"application/json\"") as its
 // text ([NormalizeContentType]), def when that text is empty ("\"\"").
+// It reads lazy headers without loading them.
 func (e Envelope) ContentType(def string) string {
-	if ct := NormalizeContentType(e.Headers[HeaderContentType]); ct != "" {
+	if ct := NormalizeContentType(e.Header(HeaderContentType)); ct != "" {
 		return ct
 	}
 	return def

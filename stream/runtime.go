@@ -58,6 +58,9 @@ type runtimeBinding struct {
 	onFail ErrorHandler
 	log    *slog.Logger
 	h      messageHandler
+	// lazyHeaders: the binding's consumer spec asked for lazy headers
+	// (readsNoHeaders): process loads them only when a message fails.
+	lazyHeaders bool
 	// idem is the idempotent consumer's handler around h (UseIdempotency,
 	// idempotent.go); nil: none.
 	idem Handler
@@ -105,6 +108,9 @@ func (rt *runtimeBinding) process(ctx context.Context, env Envelope) (err error)
 		return errBehindGivenBack
 	}
 	defer func() { err = rt.givenBack(err, true) }()
+	if !rt.lazyHeaders {
+		env.LoadHeaders() // a binder's lazy headers, unasked: a no-op otherwise
+	}
 	if t := rt.in.tracing; t != nil {
 		var span trace.Span
 		ctx, span = t.startProcess(ctx, rt.in, env)
@@ -132,6 +138,8 @@ func (rt *runtimeBinding) processOne(ctx context.Context, env Envelope) error {
 		rt.succeeded(start)
 		return nil
 	}
+	// The retries, the dead letter and the error handler see every header.
+	env.LoadHeaders()
 	return rt.retryAfter(ctx, env, func(ctx context.Context) error { return rt.attempt(ctx, env) }, start, err)
 }
 
@@ -149,6 +157,19 @@ func (rt *runtimeBinding) safeAttempt(ctx context.Context, env Envelope) (err er
 // (retry-delays, header-mode none).
 func (rt *runtimeBinding) reshapesInput() bool {
 	return rt.retry.delays != nil || rt.in.cfg.Consumer.HeaderMode == HeaderModeNone
+}
+
+// readsNoHeaders reports whether the binding's handler reads no header
+// of a message on its way to success, so that its consumer can be bound
+// with ConsumerSpec.LazyHeaders: a consumer of a payload type (not a
+// Message), without tracing, header mappings, an idempotent consumer,
+// retry-delays or header-mode none. Its content type is read with
+// Envelope.Header; a message that fails has its headers loaded
+// (processOne) before the retries, the dead letter or the error handler
+// see it.
+func (rt *runtimeBinding) readsNoHeaders() bool {
+	h, ok := rt.h.(interface{ readsNoHeaders() bool })
+	return ok && h.readsNoHeaders() && rt.idem == nil && rt.in.tracing == nil && rt.hdrMaps == nil && !rt.reshapesInput()
 }
 
 // inputOf returns what the handler gets of a received message (without
@@ -181,6 +202,7 @@ func (rt *runtimeBinding) processAsync(ctx context.Context, env Envelope, done f
 		done(errBehindGivenBack)
 		return
 	}
+	env.LoadHeaders() // never asked for here (a function): a no-op
 	if t := rt.in.tracing; t != nil {
 		var span trace.Span
 		ctx, span = t.startProcess(ctx, rt.in, env)
@@ -773,6 +795,10 @@ type consumerHandler[In any] struct {
 	fn func(context.Context, In) error
 	in codec[In]
 }
+
+// readsNoHeaders: a payload input is decoded from the payload and the
+// contentType header alone (Envelope.ContentType reads it lazily).
+func (h *consumerHandler[In]) readsNoHeaders() bool { return !h.in.message }
 
 func (h *consumerHandler[In]) handle(ctx context.Context, env Envelope) error {
 	v, err := h.in.decode(&h.rt.inCx, env, h.in.contentType(env, h.rt.inCx.contentType))

@@ -1284,7 +1284,11 @@ func (c *consumer) received(rc *stream.Received, h *held, info bool) {
 func (r *run) accept(msg jetstream.Msg, buffered bool) int {
 	h := r.recycled.Get().(*held)
 	h.msg, h.subject = msg, msg.Subject()
-	fillEnv(&h.env, msg.Headers(), msg.Data()) // h is zero (new, or cleared by untrack)
+	if r.c.spec.LazyHeaders {
+		fillEnvLazy(&h.env, msg.Headers(), msg.Data()) // h is zero (new, or cleared by untrack)
+	} else {
+		fillEnv(&h.env, msg.Headers(), msg.Data())
+	}
 	var ok bool
 	if h.n, h.seq, h.ts, ok = ackInfo(msg.Reply()); ok {
 		for {
@@ -1399,7 +1403,7 @@ func ackNum(s string) uint64 {
 // route is the ordering route of a message: its partition, else its key,
 // else none.
 func route(h *held) string {
-	if p := h.env.Headers[stream.HeaderPartition]; p != "" {
+	if p := h.env.Header(stream.HeaderPartition); p != "" {
 		return "p" + p
 	}
 	if len(h.env.Key) > 0 {

@@ -84,7 +84,8 @@ func (c *consumer) dlqLimit() int {
 // and tightened until the message fits. msgID is the Nats-Msg-Id it is
 // published with (counted, as it travels as a header).
 func (c *consumer) deadLetterMsg(h *held, cause error, limit int, msgID string, dropPayload bool) (*natsgo.Msg, stream.DeadLetterFit) {
-	hdrs := stream.DeadLetterHeaders(h.env.Headers, cause)
+	env := h.env // loaded in a copy: h.env is read by other goroutines (route)
+	hdrs := stream.DeadLetterHeaders(env.LoadHeaders(), cause)
 	hdrs[stream.HeaderOriginalTopic] = c.dest
 	if p := partitionOf(c.dest, h.subject); p >= 0 {
 		hdrs[stream.HeaderOriginalPartition] = strconv.Itoa(p)

@@ -218,15 +218,52 @@ func fillEnv(env *stream.Envelope, h natsgo.Header, data []byte) {
 	if len(h) == 0 {
 		return
 	}
-	env.Headers = make(stream.Headers, len(h))
-	for k, vs := range h {
-		if len(vs) == 0 || strings.HasPrefix(k, "Nats-") {
-			continue
-		}
-		if k == keyHeader {
-			env.Key = []byte(decodeValue(vs[0]))
-			continue
-		}
-		env.Headers[k] = decodeValue(vs[0])
+	env.Headers = lazyHeaders(h).Load()
+	env.Key = keyOf(h)
+}
+
+// fillEnvLazy is fillEnv for a handler that reads headers through
+// Envelope.Header and LoadHeaders (ConsumerSpec.LazyHeaders): the headers
+// stay nats.go's, read on demand, and no map is made for a message.
+func fillEnvLazy(env *stream.Envelope, h natsgo.Header, data []byte) {
+	env.Payload = data
+	if len(h) == 0 {
+		return
 	}
+	env.SetLazyHeaders(lazyHeaders(h))
+	env.Key = keyOf(h)
+}
+
+// keyOf returns the message key the key header carries, nil when none.
+func keyOf(h natsgo.Header) []byte {
+	if vs := h[keyHeader]; len(vs) > 0 {
+		return []byte(decodeValue(vs[0]))
+	}
+	return nil
+}
+
+// lazyHeaders are a message's headers as nats.go parsed them, read as the
+// binder's stream.Headers: a header's first value, decoded (decodeValue);
+// the Nats-* headers and the key header are not among them. nats.go makes
+// the map for the message alone and never changes it, so it reads the
+// same for as long as anything uses the message.
+type lazyHeaders natsgo.Header
+
+func (h lazyHeaders) Lookup(k string) (string, bool) {
+	vs := h[k]
+	if len(vs) == 0 || k == keyHeader || strings.HasPrefix(k, "Nats-") {
+		return "", false
+	}
+	return decodeValue(vs[0]), true
+}
+
+func (h lazyHeaders) Load() stream.Headers {
+	m := make(stream.Headers, len(h))
+	for k, vs := range h {
+		if len(vs) == 0 || k == keyHeader || strings.HasPrefix(k, "Nats-") {
+			continue
+		}
+		m[k] = decodeValue(vs[0])
+	}
+	return m
 }
