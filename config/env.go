@@ -348,6 +348,11 @@ func otherRootSets(env map[string]string, files map[string]any, l *layer) []envS
 			}
 			continue
 		}
+		if path := bootSectionEnvVar(toks); path != nil && !isKubernetesLink(name, env[name]) {
+			// As the key in a file (bootConnections).
+			sets = append(sets, envSet{v: envVar{name: name, value: env[name], rank: 3}, path: path})
+			continue
+		}
 		if p, msg, isErr, ok := springCloudEnvVar(toks); ok {
 			// As the key in a file (springcloud.go).
 			if isErr {

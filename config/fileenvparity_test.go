@@ -2,6 +2,7 @@ package config
 
 import (
 	"errors"
+	"reflect"
 	"sort"
 	"strings"
 	"testing"
@@ -24,8 +25,9 @@ type parityCase struct {
 }
 
 // parityOutcome is what Load said of the key: "warn: msg", "error: msg",
-// one a line, sorted, and whether each was at the key's origin.
-func parityOutcome(t *testing.T, opts Options, origin string, withMsg bool) string {
+// one a line, sorted, each checked to be at the key's origin; and the
+// configuration, when it loaded.
+func parityOutcome(t *testing.T, opts Options, origin string, withMsg bool) (string, *stream.Config) {
 	t.Helper()
 	opts.Logger = discard
 	l, err := Load(opts)
@@ -53,20 +55,27 @@ func parityOutcome(t *testing.T, opts Options, origin string, withMsg bool) stri
 		add("error", e)
 	}
 	sort.Strings(out)
-	return strings.Join(out, "\n")
+	if err != nil {
+		return strings.Join(out, "\n"), nil
+	}
+	return strings.Join(out, "\n"), l.Stream
 }
 
 // TestFileAndEnvironmentAgree feeds each key both ways: in a file, and as
 // the variable that spells it (STREAM_*, SPRING_CLOUD_STREAM_*,
 // SPRING_CLOUD_*, Spring Boot's), and asserts the same outcome: the same
 // warning or error (at the file's line, or naming the variable: origin
-// "env NAME"), or none. SCSt's obsolete keys warned in a file and were
+// "env NAME"), or none; and the same again on the command line and in
+// SPRING_APPLICATION_JSON. SCSt's obsolete keys warned in a file and were
 // ignored without a word as variables (SPRING_CLOUD_STREAM_METRICS_KEY);
 // function.autodetect and function.batch-mode, and SCSt's binding keys
 // (consumer.multiplex, producer.partitioned), warned in a file and were
 // refused as variables; spring.cloud.function.* and spring.cloud.schema*
 // warned in a file and were ignored as variables, and
-// SPRING_CLOUD_FUNCTION_ROUTINGEXPRESSION was not read at all. The
+// SPRING_CLOUD_FUNCTION_ROUTINGEXPRESSION was not read at all; Spring
+// Boot's spring.kafka and spring.rabbitmq keys besides the connection's
+// were ignored as variables, where a file's is read
+// (spring.kafka.consumer.max-poll-records), warned of or refused. The
 // obsolete keys and SCSt's binding keys are taken from the loader's own
 // tables, so that a key added to them is checked both ways too.
 func TestFileAndEnvironmentAgree(t *testing.T) {
@@ -121,11 +130,30 @@ func TestFileAndEnvironmentAgree(t *testing.T) {
 		{prop: "logging.file.name", env: "LOGGING_FILE_NAME", val: "x"},
 		{prop: "spring.rabbitmq.host", env: "SPRING_RABBITMQ_HOST", val: "h"},
 		{prop: "spring.application.name", env: "SPRING_APPLICATION_NAME", val: "x"},
+		{prop: "spring.kafka.consumer.group-id", env: "SPRING_KAFKA_CONSUMER_GROUPID", val: "x"},
+		{prop: "spring.kafka.consumer.group-id", env: "SPRING_KAFKA_CONSUMER_GROUP_ID", val: "x"},
+		{prop: "spring.kafka.consumer.max-poll-records", env: "SPRING_KAFKA_CONSUMER_MAX_POLL_RECORDS", val: "5"},
+		{prop: "spring.kafka.consumer.fetch-min-size", env: "SPRING_KAFKA_CONSUMER_FETCHMINSIZE", val: "10x"},
+		{prop: "spring.kafka.consumer.transaction-id-prefix", env: "SPRING_KAFKA_CONSUMER_TRANSACTION_ID_PREFIX", val: "t"},
+		{prop: "spring.kafka.consumer.foo", env: "SPRING_KAFKA_CONSUMER_FOO", val: "x"},
+		{prop: "spring.kafka.producer.acks", env: "SPRING_KAFKA_PRODUCER_ACKS", val: "all"},
+		{prop: "spring.kafka.ssl.trust-store-location", env: "SPRING_KAFKA_SSL_TRUST_STORE_LOCATION", val: "classpath:ca.pem"},
+		{prop: "spring.kafka.ssl.key-store-key", env: "SPRING_KAFKA_SSL_KEY_STORE_KEY", val: "k"},
+		{prop: "spring.kafka.listener.ack-mode", env: "SPRING_KAFKA_LISTENER_ACK_MODE", val: "manual"},
+		{prop: "spring.kafka.template.default-topic", env: "SPRING_KAFKA_TEMPLATE_DEFAULTTOPIC", val: "t"},
+		{prop: "spring.kafka.jaas.enabled", env: "SPRING_KAFKA_JAAS_ENABLED", val: "true"},
+		{prop: "spring.kafka.jaas.enabled", env: "SPRING_KAFKA_JAAS_ENABLED", val: "false"},
+		{prop: "spring.kafka.security.foo", env: "SPRING_KAFKA_SECURITY_FOO", val: "x"},
+		{prop: "spring.kafka.foo", env: "SPRING_KAFKA_FOO", val: "x"},
+		{prop: "spring.kafka.consumer", env: "SPRING_KAFKA_CONSUMER", val: "x"},
+		{prop: "spring.kafka.consumer.properties.max.poll.records", env: "SPRING_KAFKA_CONSUMER_PROPERTIES_MAX_POLL_RECORDS", val: "5"},
+		{prop: "spring.rabbitmq.listener.simple.prefetch", env: "SPRING_RABBITMQ_LISTENER_SIMPLE_PREFETCH", val: "5"},
+		{prop: "spring.rabbitmq.publisher-confirm-type", env: "SPRING_RABBITMQ_PUBLISHER_CONFIRM_TYPE", val: "correlated"},
+		{prop: "spring.rabbitmq.ssl.key-store", env: "SPRING_RABBITMQ_SSL_KEY_STORE", val: "k"},
+		{prop: "spring.rabbitmq.ssl.verify-hostname", env: "SPRING_RABBITMQ_SSL_VERIFYHOSTNAME", val: "false"},
+		{prop: "spring.rabbitmq.ssl.enabled", env: "SPRING_RABBITMQ_SSL_ENABLED", val: "true"},
+		{prop: "spring.rabbitmq.port", env: "SPRING_RABBITMQ_PORT", val: "5673"},
 		// Known differences.
-		{prop: "spring.kafka.consumer.group-id", env: "SPRING_KAFKA_CONSUMER_GROUPID", val: "x",
-			differs: "Spring Boot's spring.kafka and spring.rabbitmq keys besides the connection's (bootEnvKeys) are not read from variables: a file's warns (or is read: spring.kafka.consumer.max-poll-records), a variable is ignored"},
-		{prop: "spring.rabbitmq.listener.simple.prefetch", env: "SPRING_RABBITMQ_LISTENER_SIMPLE_PREFETCH", val: "5",
-			differs: "as spring.kafka.consumer.group-id"},
 		{prop: "spring.cloud.stream.foo-bar", env: "SPRING_CLOUD_STREAM_FOO_BAR", val: "x",
 			differs: "a variable that no typo makes a key's is the operator's own (TestEnvMisspeltTopLevelStreamKey: SPRING_CLOUD_STREAM_SENDTO_DESTINATION); a file's unknown key is an error"},
 	}...)
@@ -139,8 +167,15 @@ func TestFileAndEnvironmentAgree(t *testing.T) {
 		}
 		seen[id] = true
 		t.Run(id, func(t *testing.T) {
-			file := parityOutcome(t, Options{Name: "application.properties", Data: []byte(base + c.prop + "=" + c.val + "\n"), Env: []string{}}, "application.properties:2", !c.msgDiffers)
-			env := parityOutcome(t, Options{Name: "application.properties", Data: []byte(base), Env: []string{c.env + "=" + c.val}}, "env "+c.env, !c.msgDiffers)
+			file, fileCfg := parityOutcome(t, Options{Name: "application.properties", Data: []byte(base + c.prop + "=" + c.val + "\n"), Env: []string{}}, "application.properties:2", !c.msgDiffers)
+			env, envCfg := parityOutcome(t, Options{Name: "application.properties", Data: []byte(base), Env: []string{c.env + "=" + c.val}}, "env "+c.env, !c.msgDiffers)
+			// The command line and SPRING_APPLICATION_JSON, which name the
+			// key as a file does: as the file, whatever the variable does.
+			args, _ := parityOutcome(t, Options{Name: "application.properties", Data: []byte(base), Args: []string{"--" + c.prop + "=" + c.val}, Env: []string{}}, "command line", !c.msgDiffers)
+			js, _ := parityOutcome(t, Options{Name: "application.properties", Data: []byte(base), Env: []string{EnvApplicationJSON + `={"` + c.prop + `":"` + c.val + `"}`}}, "env "+EnvApplicationJSON, !c.msgDiffers)
+			if args != file || js != file {
+				t.Errorf("the file's key %s and the same key on the command line or in %s disagree:\nfile: %s\nargs: %s\njson: %s", c.prop, EnvApplicationJSON, orNothing(file), orNothing(args), orNothing(js))
+			}
 			switch {
 			case c.differs != "":
 				if file == "" || env != "" {
@@ -148,6 +183,12 @@ func TestFileAndEnvironmentAgree(t *testing.T) {
 				}
 			case file != env:
 				t.Errorf("the file's key %s and the variable %s disagree:\nfile: %s\nenv:  %s", c.prop, c.env, orNothing(file), orNothing(env))
+			case fileCfg != nil && envCfg != nil:
+				// What a key read sets (spring.kafka.consumer.max-poll-records
+				// in the Kafka binder's consumer properties), the same.
+				if f, e := withoutOrigins(fileCfg), withoutOrigins(envCfg); !reflect.DeepEqual(f, e) {
+					t.Errorf("the file's key %s and the variable %s load different configurations:\nfile: %+v\nenv:  %+v", c.prop, c.env, f, e)
+				}
 			}
 		})
 	}
@@ -184,5 +225,18 @@ func TestRoutingExpressionVariableIsRead(t *testing.T) {
 	l := mustLoad(t, Options{Name: "application.properties", Logger: discard, Data: []byte("spring.cloud.function.routing-expression=x\n"), Env: []string{"SPRING_CLOUD_FUNCTION_ROUTINGEXPRESSION=" + expr}})
 	if got := l.Stream.Function.RoutingExpression; got != expr {
 		t.Errorf("the variable over the file's key: %q, want %q", got, expr)
+	}
+}
+
+// The variables Kubernetes sets for a service named spring-kafka or
+// spring-rabbitmq are not keys of spring.kafka or spring.rabbitmq: no
+// warning, no error, nothing read (bootSectionEnvVar).
+func TestBootSectionVariablesSkipKubernetesLinks(t *testing.T) {
+	l := mustLoad(t, Options{Logger: discard, Data: []byte("stream:\n  default-binder: memory\n"), Env: []string{
+		"SPRING_KAFKA_SERVICE_HOST=10.0.0.1", "SPRING_KAFKA_SERVICE_PORT=9092", "SPRING_KAFKA_PORT=tcp://10.0.0.1:9092",
+		"SPRING_KAFKA_PORT_9092_TCP_ADDR=10.0.0.1", "SPRING_RABBITMQ_SERVICE_PORT_AMQP=5672", "SPRING_RABBITMQ_PORT_5672_TCP=tcp://10.0.0.2:5672",
+	}})
+	if len(l.Warnings) != 0 || len(l.Stream.ConnectionDefaults) != 0 {
+		t.Errorf("warnings %v, connection defaults %v; want none", l.Warnings, l.Stream.ConnectionDefaults)
 	}
 }
