@@ -335,8 +335,10 @@ type ConsumerSpec struct {
 	Holding func(k int) (release func())
 	// LazyHeaders tells that the handlers read a message's headers only
 	// through [Envelope.Header] and [Envelope.LoadHeaders], never from
-	// Envelope.Headers directly: a binder may then hand them envelopes
-	// whose headers it has not copied into a map ([Envelope.SetLazyHeaders]).
+	// Envelope.Headers directly, and load them before keeping an envelope
+	// past its handler call: a binder may then hand them envelopes whose
+	// headers it has not copied into a map ([Envelope.SetLazyHeaders];
+	// NATS and Redis do).
 	// A binder that ignores it fills Headers as always, which such a
 	// handler reads the same way. The core sets it for a consumer binding
 	// whose handler reads no header on its way to success (a consumer of a

@@ -16,7 +16,7 @@ import (
 type mapLazy stream.Headers
 
 func (h mapLazy) Lookup(k string) (string, bool) { v, ok := h[k]; return v, ok }
-func (h mapLazy) Load() stream.Headers          { return maps.Clone(stream.Headers(h)) }
+func (h mapLazy) Load() stream.Headers           { return maps.Clone(stream.Headers(h)) }
 
 func TestEnvelopeLazyHeaders(t *testing.T) {
 	e := stream.Envelope{Headers: stream.Headers{"a": "mine"}}

@@ -222,9 +222,12 @@ type Received struct {
 // parsed the headers already, the map and its garbage were about a tenth
 // of the client's CPU a message (docs/benchmarks.md).
 //
-// Implementations must stay valid, and read the same, for as long as the
-// Envelope is used (after the handler returned too), and be safe for
-// concurrent reads.
+// Implementations must be safe for concurrent reads and read the same
+// until the binder settles the message: after the handler returned (an
+// AsyncHandler's: after done was called). A handler that keeps an
+// envelope longer loads its headers first ([Envelope.LoadHeaders]); the
+// Redis binder's read its entry's reply, which it lets go of then, while
+// the NATS binder's stay valid for good.
 type LazyHeaders interface {
 	// Lookup returns the value of header k and whether the message has it,
 	// as the header would read in the map Load returns.

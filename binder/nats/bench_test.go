@@ -252,7 +252,7 @@ func BenchmarkNATSConsume(b *testing.B) {
 	}
 	c, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "b-in-0", Destination: binDest, Group: "g", ContentType: "application/json",
 		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}, LazyHeaders: true,
-		Handler:  func(context.Context, stream.Envelope) error { count(); return nil }})
+		Handler: func(context.Context, stream.Envelope) error { count(); return nil }})
 	if err != nil {
 		b.Fatal(err)
 	}

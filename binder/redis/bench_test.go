@@ -188,7 +188,7 @@ func BenchmarkRedisConsume(b *testing.B) {
 	var done chan struct{}
 	bd := e.binder(b, nil)
 	cons, err := bd.BindConsumer(ctx, stream.ConsumerSpec{Binding: "b-in-0", Destination: "con", Group: "g", ContentType: "application/json",
-		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1},
+		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: 1, InstanceCount: 1}, LazyHeaders: true,
 		Handler: func(context.Context, stream.Envelope) error {
 			if handled.Add(1) == target.Load() {
 				close(done)

@@ -198,6 +198,93 @@ func decodeRESPWith(resp string, spare *headerMaps) stream.Envelope {
 	return d.finish()
 }
 
+// decodeRESPLazy is decodeRESP for a handler that reads headers through
+// Envelope.Header and LoadHeaders (ConsumerSpec.LazyHeaders): the payload
+// and the key as decodeRESP reads them, the headers left in the entry's
+// RESP bytes for *hdr to read on demand, with n (x-redis-deliveries). An
+// entry without a payload field (another program's) is decoded as
+// decodeRESP does, headers and all.
+func decodeRESPLazy(resp string, hdr *respHeaders, n int64) stream.Envelope {
+	w := respWalk{s: resp}
+	var (
+		env                 stream.Envelope
+		hasPayload, hasHdrs bool
+		clone               = len(resp) > respShareMax // see respShareMax
+	)
+	for range w.fields() {
+		f, v := w.bulk(), w.bulk()
+		switch {
+		case f == FieldPayload:
+			env.Payload, hasPayload = readOnlyBytes(v), true
+		case f == FieldKey:
+			if clone {
+				v = strings.Clone(v)
+			}
+			env.Key = readOnlyBytes(v)
+		case strings.HasPrefix(f, HeaderFieldPrefix):
+			hasHdrs = true
+		}
+	}
+	if !hasPayload {
+		env = decodeRESP(resp)
+		setDeliveries(&env, n)
+		return env
+	}
+	if hasHdrs || n > 0 {
+		*hdr = respHeaders{resp: resp, n: n}
+		env.SetLazyHeaders(hdr)
+	}
+	return env
+}
+
+// respHeaders are an entry's headers read from its RESP bytes on demand
+// (stream.LazyHeaders), as decodeRESP and setDeliveries make them: its
+// h:-prefixed fields (the last of a name twice), and x-redis-deliveries
+// from Redis's count n (0: none), never the entry's own field of that
+// name. They are the entry's record's own (never another entry's), and
+// valid until the binder lets go of the entry when it is settled
+// (untrack): the stream.LazyHeaders contract.
+type respHeaders struct {
+	resp string
+	n    int64
+}
+
+func (h *respHeaders) Lookup(k string) (string, bool) {
+	if k == HeaderDeliveries {
+		if h.n <= 0 {
+			return "", false
+		}
+		return strconv.FormatInt(h.n, 10), true
+	}
+	if h.resp == "" {
+		return "", false
+	}
+	w := respWalk{s: h.resp}
+	var (
+		v     string
+		found bool
+	)
+	for range w.fields() {
+		f, fv := w.bulk(), w.bulk()
+		if len(f) == len(HeaderFieldPrefix)+len(k) && strings.HasPrefix(f, HeaderFieldPrefix) && f[len(HeaderFieldPrefix):] == k {
+			v, found = fv, true
+		}
+	}
+	if found && len(h.resp) > respShareMax {
+		v = strings.Clone(v) // see respShareMax
+	}
+	return v, found
+}
+
+func (h *respHeaders) Load() stream.Headers {
+	if h.resp == "" {
+		return nil
+	}
+	env := decodeRESP(h.resp)
+	setDeliveries(&env, h.n)
+	return env.Headers
+}
+
 // decoder builds a message from an entry's fields (decode).
 type decoder struct {
 	env        stream.Envelope

@@ -615,6 +615,7 @@ type entry struct {
 	env     stream.Envelope
 	vals    map[string]any // the fields, until decoded into env (see dispatch)
 	resp    string         // or the entry's RESP bytes (see respConn), until decoded
+	hdr     respHeaders    // env's lazy headers (decodeRESPLazy), until untracked
 	n       int64          // deliveries as Redis counts them (0: unknown)
 	touched atomic.Int64
 	lost    atomic.Bool // another member claimed it while we held it
@@ -1469,8 +1470,12 @@ func (r *run) acceptRESP(es []*entry, slab *[]entry, key string, ms []rawEntry, 
 		}
 		e := newEntry(slab, key, m.id, n, now)
 		if r.replies == nil { // as accept
-			e.env = decodeRESPWith(m.resp, &r.hdrs)
-			setDeliveries(&e.env, n)
+			if r.c.spec.LazyHeaders {
+				e.env = decodeRESPLazy(m.resp, &e.hdr, n)
+			} else {
+				e.env = decodeRESPWith(m.resp, &r.hdrs)
+				setDeliveries(&e.env, n)
+			}
 		} else {
 			e.resp = m.resp
 		}
@@ -1518,7 +1523,7 @@ func (r *run) holdAccepted(es []*entry, first int, key string) []*entry {
 	for _, e := range es[first:] {
 		ref := e.ref()
 		if _, dup := r.held[ref]; dup {
-			e.env, e.vals, e.resp = stream.Envelope{}, nil, "" // its slab may live on
+			e.env, e.vals, e.resp, e.hdr = stream.Envelope{}, nil, "", respHeaders{} // its slab may live on
 			continue
 		}
 		e.part = part
@@ -1724,6 +1729,8 @@ func (r *run) dispatchWith(es []*entry, hdrs *headerMaps) []*entry {
 		if e.vals != nil {
 			e.env, e.vals = decode(e.vals), nil
 			setDeliveries(&e.env, e.n)
+		} else if e.resp != "" && r.c.spec.LazyHeaders {
+			e.env, e.resp = decodeRESPLazy(e.resp, &e.hdr, e.n), ""
 		} else if e.resp != "" {
 			e.env, e.resp = decodeRESPWith(e.resp, hdrs), ""
 			setDeliveries(&e.env, e.n)
@@ -1779,7 +1786,7 @@ func (r *run) untrack(e *entry) {
 	r.mu.Lock()
 	delete(r.held, e.ref())
 	r.mu.Unlock()
-	e.env, e.vals, e.resp = stream.Envelope{}, nil, "" // its slab (see accept) may live on: not the payload
+	e.env, e.vals, e.resp, e.hdr = stream.Envelope{}, nil, "", respHeaders{} // its slab (see accept) may live on: not the payload
 }
 
 // untrackAll lets go for good of acknowledged (settled) entries.
@@ -1790,7 +1797,7 @@ func (r *run) untrackAll(es []*entry) {
 	}
 	r.mu.Unlock()
 	for _, e := range es {
-		e.env = stream.Envelope{} // as untrack
+		e.env, e.hdr = stream.Envelope{}, respHeaders{} // as untrack
 	}
 }
 

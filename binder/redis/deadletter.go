@@ -316,7 +316,8 @@ const dlqOverhead = 64
 // headers plus [stream.DeadLetterHeaders] and the x-original-* headers,
 // fitted to limit bytes with [stream.FitDeadLetter].
 func (c *consumer) deadLetterEntry(e *entry, cause error, limit int) (stream.Envelope, stream.DeadLetterFit) {
-	hdrs := stream.DeadLetterHeaders(e.env.Headers, cause)
+	env := e.env // loaded in a copy, as the handler's
+	hdrs := stream.DeadLetterHeaders(env.LoadHeaders(), cause)
 	hdrs[stream.HeaderOriginalTopic] = c.dest
 	if e.part >= 0 {
 		hdrs[stream.HeaderOriginalPartition] = strconv.Itoa(e.part)
