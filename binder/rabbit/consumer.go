@@ -13,6 +13,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unicode"
 
 	amqp "github.com/rabbitmq/amqp091-go"
 
@@ -1395,6 +1396,7 @@ func (r *run) deadLetter(in inbound, env stream.Envelope, cause error, counted, 
 				}
 				keepHeaderTypes(&msg, in.d.Headers, dlMaxHeaderBytes(frameMax(conn)), r.withoutWaitQueues)
 				keepOriginal(&msg, &in.d)
+				keepDeadLetterProperties(&msg, &in.d)
 				msg.Headers[headerDeadLetteredAt] = at
 			}
 		}
@@ -1625,8 +1627,9 @@ func dlMaxHeaderBytes(fm int) int {
 // republished dead letter keeps them (and the broker's dead-lettering):
 // content_encoding (a compressed body is unreadable without it),
 // correlation_id, reply_to, type, app_id and priority. Not user_id (the
-// broker refuses another user's) nor expiration (the broker drops it
-// when it dead-letters a message too).
+// broker refuses another user's; SCSt's has none) nor expiration (the
+// broker drops it when it dead-letters a message too; a dead letter
+// keeps it as headerOriginalExpiration: keepDeadLetterProperties).
 //
 // msg was made from the handler's envelope, which has d's properties as
 // Spring AMQP's headers too (withDeliveryHeaders): keepProperties undoes
@@ -1647,6 +1650,44 @@ func keepProperties(msg *amqp.Publishing, d *amqp.Delivery) {
 			}
 		}
 	}
+}
+
+// keepDeadLetterProperties finishes dead letter msg of delivery d (after
+// keepProperties and keepOriginal): a correlation_id that is empty or
+// only whitespace is left out, as from SCSt's republished dead letter
+// (Spring AMQP's DefaultMessagePropertiesConverter reads one only when
+// StringUtils.hasText, by Java's Character.isWhitespace), and d's
+// expiration, which the dead letter has not, goes in
+// headerOriginalExpiration.
+func keepDeadLetterProperties(msg *amqp.Publishing, d *amqp.Delivery) {
+	if !javaHasText(msg.CorrelationId) {
+		msg.CorrelationId = ""
+	}
+	if d.Expiration != "" {
+		if msg.Headers == nil {
+			msg.Headers = amqp.Table{}
+		}
+		msg.Headers[headerOriginalExpiration] = d.Expiration
+	}
+}
+
+// javaHasText is Spring's StringUtils.hasText: s has a character that is
+// not whitespace as Java's Character.isWhitespace says (Unicode space
+// separators but the no-break ones, line and paragraph separators, tab,
+// LF, VT, FF, CR and U+001C to U+001F; not U+0085, which Go's
+// unicode.IsSpace counts).
+func javaHasText(s string) bool {
+	for _, r := range s {
+		switch {
+		case r == '\t' || r == '\n' || r == '\v' || r == '\f' || r == '\r' || (r >= 0x1c && r <= 0x1f):
+		case r == 0xa0 || r == 0x2007 || r == 0x202f:
+			return true
+		case unicode.In(r, unicode.Zs, unicode.Zl, unicode.Zp):
+		default:
+			return true
+		}
+	}
+	return false
 }
 
 // keepOriginal gives dead letter msg of delivery d the properties and

@@ -706,6 +706,25 @@ func (c *rabbitDeadLetters) logWarn(msg string, args ...any) {
 // replay does not carry it).
 const headerDeadLetteredAt = "x-streambind-dead-lettered-at"
 
+// headerOriginalExpiration is the expiration property (a TTL in
+// milliseconds, as text) of the message a republished dead letter was
+// made of. SCSt's republished dead letter keeps the property itself
+// (Spring AMQP republishes the received MessageProperties), so that the
+// dead letter expires from the DLQ with the original's TTL and is
+// dropped without a trace, however long it was meant to be kept for
+// inspection or replay; RabbitMQ's own dead-lettering removes the
+// property for that reason (rabbitmq-server#18, since 3.1.2) and keeps
+// the value as x-death's original-expiration. The binder's dead letter,
+// like the broker's, has no expiration, and keeps the value here, where
+// the broker's dead-lettering cannot reach it: a dead letter made of a
+// message without expiration keeps the header its message came with (an
+// earlier dead-lettering's, the DLQ's TTL having sent it back, or that of
+// a retry-delays copy, which has no expiration either: retryLater). Written
+// after fitting, as x-streambind-dead-lettered-at (a few bytes within
+// the headroom), never cut; a producer's publish drops one its message
+// came with (publisher.attempt), so that only dead-lettering writes it.
+const headerOriginalExpiration = "x-streambind-original-expiration"
+
 // deadLetteredAt is when d was dead-lettered: the later of the time of
 // its latest x-death entry (x-death[0]), written when the broker
 // dead-lettered it (republish-to-dlq: false), and the time the binder

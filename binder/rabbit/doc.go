@@ -272,7 +272,14 @@
 //     correlation_id, reply_to, type, app_id and priority properties as
 //     received, none added (no generated message_id, no default content
 //     type, no id or contentType header made from them), delivery_mode
-//     from republish-delivery-mode, without expiration and user_id; the
+//     from republish-delivery-mode, without user_id (as SCSt's) and a
+//     correlation_id that is only whitespace (Spring AMQP reads none), and
+//     without expiration, which SCSt's keeps: the dead letter would expire
+//     from the DLQ with the original's TTL, dropped unseen, so it goes as
+//     the broker's dead-lettering sends it, the value kept in
+//     x-streambind-original-expiration (the broker keeps it in x-death's
+//     original-expiration; a retry-delays copy, without expiration too,
+//     carries it to its dead letter); the
 //     time it was dead-lettered goes in x-streambind-dead-lettered-at
 //     (a retry-delays copy keeps content_encoding to priority, its
 //     message_id, timestamp and content_type, none added, and its

@@ -399,18 +399,21 @@ func (p *publisher) attempt(exchange, key string, mandatory bool, msg amqp.Publi
 	a := &pubAttempt{exchange: exchange, key: key, mandatory: mandatory}
 	_, own := msg.Headers[pubHeader]
 	_, dlAt := msg.Headers[headerDeadLetteredAt]
-	if own || (dlAt && !p.keepIDs) {
+	_, dlExp := msg.Headers[headerOriginalExpiration]
+	if own || ((dlAt || dlExp) && !p.keepIDs) {
 		// One the message came with (an input's, from another client or
 		// binder, that an output inherited) is not this publish's token:
 		// kept, the broker's return would be matched to it, not to the
 		// publish, which would then succeed unroutable. The time a dead
 		// letter was dead-lettered is the dead-letter publisher's to
 		// write (an output of a dead-letters-of reader inherits it; in
-		// a dead-letter queue it would pass for the dead letter's time).
+		// a dead-letter queue it would pass for the dead letter's time),
+		// and so is the expiration of the message it was made of.
 		h := maps.Clone(msg.Headers)
 		delete(h, pubHeader)
 		if !p.keepIDs {
 			delete(h, headerDeadLetteredAt)
+			delete(h, headerOriginalExpiration)
 		}
 		msg.Headers = h
 	}

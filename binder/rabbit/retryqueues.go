@@ -205,6 +205,13 @@ func (r *run) retryLater(in inbound, env stream.Envelope, dr *stream.DelayedRetr
 	}
 	msg := toPublishing(stream.Envelope{Payload: env.Payload, Headers: h, Key: env.Key}, c.spec.ContentType)
 	keepProperties(&msg, &in.d)
+	if in.d.Expiration != "" {
+		// The copy has no expiration (it would cut the wait short, and
+		// the broker's dead-lettering back from the wait queue drops it
+		// anyway); its dead letter, made of the copy, keeps the value
+		// as the original's (keepDeadLetterProperties).
+		msg.Headers[headerOriginalExpiration] = in.d.Expiration
+	}
 	// The same message, handled again: message_id, timestamp, content_type
 	// and the id and contentType headers as received, not the binding's
 	// content type (its dead letter keeps them: keepOriginal).
