@@ -75,10 +75,11 @@ type Harness struct {
 	// arrive (while paused). Default 300ms.
 	Quiet time.Duration
 	// Skip names subtests the binder cannot support, with the reason:
-	// PublishSubscribe, HeadersRoundTrip, ConsumerGroupsCompete,
-	// GroupsEachGetAll, AnonymousBroadcast, AnonymousRestart,
-	// AnonymousPartitioned, OrderPerKey, NakRedelivers,
-	// FailureDeadLetters, BatchPartialFailure, BatchPartialNak,
+	// PublishSubscribe, HeadersRoundTrip, LazyHeadersRoundTrip,
+	// ConsumerGroupsCompete, GroupsEachGetAll, AnonymousBroadcast,
+	// AnonymousRestart, AnonymousPartitioned, OrderPerKey, NakRedelivers,
+	// FailureDeadLetters, LazyFailureDeadLetters, BatchPartialFailure,
+	// BatchPartialNak,
 	// BatchPrefixSettled, BatchFailedSettled, ConcurrentProducers,
 	// CloseUnderLoad, RestartResumes, StopHandsOverInOrder, PauseResume,
 	// Lifecycle, Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
@@ -122,6 +123,7 @@ type subtest struct {
 var subtests = []subtest{
 	{"PublishSubscribe", false, testPublishSubscribe},
 	{"HeadersRoundTrip", false, testHeadersRoundTrip},
+	{"LazyHeadersRoundTrip", false, testLazyHeadersRoundTrip},
 	{"ConsumerGroupsCompete", false, testConsumerGroupsCompete},
 	{"GroupsEachGetAll", false, testGroupsEachGetAll},
 	{"AnonymousBroadcast", false, testAnonymousBroadcast},
@@ -130,6 +132,7 @@ var subtests = []subtest{
 	{"OrderPerKey", false, testOrderPerKey},
 	{"NakRedelivers", false, testNakRedelivers},
 	{"FailureDeadLetters", false, testFailureDeadLetters},
+	{"LazyFailureDeadLetters", false, testLazyFailureDeadLetters},
 	{"BatchPartialFailure", false, testBatchPartialFailure},
 	{"BatchPartialNak", false, testBatchPartialNak},
 	{"BatchPrefixSettled", false, testBatchPrefixSettled},
@@ -403,14 +406,17 @@ func newCollector() *collector {
 	return &collector{byID: make(map[string][]delivery), changed: make(chan struct{}, 1)}
 }
 
+// copyEnvelope returns a copy of m (of every header, lazy ones loaded: see
+// stream.ConsumerSpec.LazyHeaders) that stays as it is after the handler
+// returned.
 func copyEnvelope(m stream.Envelope) stream.Envelope {
-	return stream.Envelope{Payload: bytes.Clone(m.Payload), Headers: m.Headers.Clone(), Key: bytes.Clone(m.Key)}
+	return stream.Envelope{Payload: bytes.Clone(m.Payload), Headers: m.LoadHeaders().Clone(), Key: bytes.Clone(m.Key)}
 }
 
 // record stores a delivery of m to member.
 func (c *collector) record(member int, m stream.Envelope) {
 	d := delivery{member: member, env: copyEnvelope(m)}
-	id := m.Headers[IDHeader]
+	id := m.Header(IDHeader)
 	c.mu.Lock()
 	c.byID[id] = append(c.byID[id], d)
 	c.total++
@@ -585,11 +591,32 @@ func testPublishSubscribe(s *suite) {
 // testHeadersRoundTrip: headers, contentType and payload bytes arrive
 // exactly; a message sent without contentType is received as of the
 // producer binding's content type.
-func testHeadersRoundTrip(s *suite) {
+func testHeadersRoundTrip(s *suite) { headersRoundTrip(s, false) }
+
+// testLazyHeadersRoundTrip is testHeadersRoundTrip for a consumer bound
+// with stream.ConsumerSpec.LazyHeaders: whether or not the binder hands it
+// lazy headers, Envelope.Header reads each header while the handler runs,
+// and LoadHeaders every one.
+func testLazyHeadersRoundTrip(s *suite) { headersRoundTrip(s, true) }
+
+func headersRoundTrip(s *suite, lazy bool) {
 	const producerCT = "text/plain; charset=utf-8" // the consumer binding has application/json
 	dest := s.dest("headers")
 	col := newCollector()
-	s.started(s.b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: col.handler(0), ContentType: stream.DefaultContentType})
+	handler := col.handler(0)
+	var read sync.Map // the custom message's headers as Header read them in the handler
+	if lazy {
+		handler = func(_ context.Context, m stream.Envelope) error {
+			if m.Header(IDHeader) == "custom" {
+				for _, k := range []string{IDHeader, stream.HeaderContentType, "x-custom-ascii", "x-custom-unicode", "x-custom-digits", "x-absent"} {
+					read.Store(k, m.Header(k))
+				}
+			}
+			col.record(0, m)
+			return nil
+		}
+	}
+	s.started(s.b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: handler, ContentType: stream.DefaultContentType, LazyHeaders: lazy})
 	p := s.producer(s.b, stream.ProducerSpec{Destination: dest, ContentType: producerCT})
 
 	binary := make([]byte, 0, 512)
@@ -619,6 +646,12 @@ func testHeadersRoundTrip(s *suite) {
 		if got.Headers[k] != v {
 			s.t.Errorf("header %q: got %q, want %q", k, got.Headers[k], v)
 		}
+		if r, _ := read.Load(k); lazy && r != v {
+			s.t.Errorf("Header(%q) in the handler: got %q, want %q", k, r, v)
+		}
+	}
+	if r, _ := read.Load("x-absent"); lazy && r != "" {
+		s.t.Errorf("Header(%q) of a header never sent: got %q, want none", "x-absent", r)
 	}
 	gotPlain := col.deliveries("plain")[0].env
 	if !bytes.Equal(gotPlain.Payload, plain.Payload) {
@@ -877,7 +910,14 @@ func testNakRedelivers(s *suite) {
 // testFailureDeadLetters: a message whose handler fails goes to the DLQ
 // with its payload, its headers and the exception headers; the other
 // messages keep flowing.
-func testFailureDeadLetters(s *suite) {
+func testFailureDeadLetters(s *suite) { failureDeadLetters(s, false) }
+
+// testLazyFailureDeadLetters is testFailureDeadLetters for a consumer
+// bound with stream.ConsumerSpec.LazyHeaders: the dead letter still has
+// every header of the message.
+func testLazyFailureDeadLetters(s *suite) { failureDeadLetters(s, true) }
+
+func failureDeadLetters(s *suite, lazy bool) {
 	dest := s.dest("dlq")
 	dead := startDeadLetters(s, dest)
 
@@ -886,13 +926,13 @@ func testFailureDeadLetters(s *suite) {
 	col := newCollector()
 	handler := func(_ context.Context, m stream.Envelope) error {
 		col.record(0, m)
-		if m.Headers[IDHeader] == poison {
+		if m.Header(IDHeader) == poison {
 			return fmt.Errorf("handling %s: %w", poison, errors.New(reason))
 		}
 		return nil
 	}
 	s.started(s.b, stream.ConsumerSpec{
-		Destination: dest, Group: "g", Handler: handler,
+		Destination: dest, Group: "g", Handler: handler, LazyHeaders: lazy,
 		Consumer: stream.ConsumerConfig{DLQ: true},
 	})
 	p := s.producer(s.b, stream.ProducerSpec{Destination: dest})

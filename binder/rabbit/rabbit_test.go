@@ -165,10 +165,10 @@ func dlqReader(dest, group string) stream.ConsumerSpec {
 // once, with a binder and names of its own, as in one test; a subtest
 // bindertest gains runs in all three until it is named in a group here.
 var conformanceGroups = map[string][]string{
-	"TestConformance": {"PublishSubscribe", "HeadersRoundTrip", "ConsumerGroupsCompete", "GroupsEachGetAll",
+	"TestConformance": {"PublishSubscribe", "HeadersRoundTrip", "LazyHeadersRoundTrip", "ConsumerGroupsCompete", "GroupsEachGetAll",
 		"AnonymousBroadcast", "AnonymousRestart", "PauseResume", "Lifecycle", "Pipelined", "EdgeMessages", "EdgeNames"},
 	"TestConformanceLoad":  {"CloseUnderLoad", "RestartResumes", "StopHandsOverInOrder"},
-	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "BatchFailedSettled", "InstanceIndexList"},
+	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "LazyFailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "BatchFailedSettled", "InstanceIndexList"},
 }
 
 func TestConformance(t *testing.T)      { conformance(t) }
