@@ -56,16 +56,18 @@ func RunApp(tb testing.TB, app *stream.App) (stop func() error) {
 // max-attempts); and app, the binding of a stream.App (run until the
 // benchmark ends) with one []byte consumer "sink" of appDest in group
 // "app", on a binder of type typ made by f with environment env, not
-// started. Both read application/octet-stream. opts are the App's
-// further options (its logger).
+// started. Both read application/octet-stream, and both with
+// stream.ConsumerSpec.LazyHeaders, which the App sets for such a consumer:
+// the comparison is of the App's own work, on the same binder path. opts
+// are the App's further options (its logger).
 func ConsumeStacks(b *testing.B, bd stream.Binder, typ string, f stream.BinderFactory, env map[string]any,
 	binDest, appDest string, cnt *RoundCounter, opts ...stream.Option) (bare, app Startable) {
 	b.Helper()
 	const ct = "application/octet-stream"
 	bc, err := bd.BindConsumer(context.Background(), stream.ConsumerSpec{Binding: "sink-in-0", Destination: binDest, Group: "binder",
-		ContentType: ct,
-		Consumer:    stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
-		Handler:     func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
+		ContentType: ct, LazyHeaders: true,
+		Consumer: stream.ConsumerConfig{Concurrency: 1, MaxAttempts: stream.DefaultMaxAttempts, InstanceCount: 1},
+		Handler:  func(context.Context, stream.Envelope) error { cnt.Handled(); return nil }})
 	if err != nil {
 		b.Fatal(err)
 	}
