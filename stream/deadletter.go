@@ -51,6 +51,10 @@ func DeadLetterHeaders(orig Headers, err error) Headers {
 			err = nc.err
 		}
 	}
+	// A replayed copy's target group says nothing about its dead letter,
+	// which is the group's own already; kept, a dead-letters-of reader
+	// (a group of its own) would skip it.
+	delete(h, HeaderReplayGroup)
 	delete(h, headerRetryMark)                 // retrytopics.go
 	if re, ok := err.(*retriesExhausted); ok { // retrytopics.go
 		h[HeaderRetryAttempts] = strconv.Itoa(re.attempts)

@@ -203,10 +203,23 @@ func ReplayCount(h Headers) int {
 // all its copies).
 const HeaderReplayedID = "x-streambind-replayed-id"
 
+// HeaderReplayGroup, on a replayed copy, names the one consumer group
+// that is to handle it: streambind dlq replay sets it, on NATS and Redis,
+// to the group whose dead letter the copy is, when the copy goes back to
+// that group's destination, which every group of the destination reads.
+// The NATS and Redis binders' consumers of any other group (and anonymous
+// ones) acknowledge such a copy without handling it, so that replaying one
+// group's failures does not make the others handle the message again.
+// Dead-lettering drops it ([DeadLetterHeaders]), so does [ReplayHeaders]
+// (a replay sets it anew), and a function's output does not take it from
+// its input.
+const HeaderReplayGroup = "x-streambind-replay-group"
+
 // ReplayHeaders returns the headers of the replayed copy of a dead letter:
 // its original headers without the ones dead-lettering added
 // (x-exception-*, x-original-*, x-streambind-truncated, the
-// headers-only markers and x-streambind-key-size) and without RabbitMQ's delivery counts
+// headers-only markers and x-streambind-key-size), without [HeaderReplayGroup] (the
+// replay sets the copy's own) and without RabbitMQ's delivery counts
 // (x-delivery-count, x-acquired-count: the copy is a new message,
 // delivered 0 times), with the replay count plus one, and its id moved
 // to [HeaderReplayedID] (unless that names the original already; a Kafka
@@ -219,7 +232,7 @@ func ReplayHeaders(h Headers) Headers {
 		l := strings.ToLower(k)
 		if strings.HasPrefix(l, "x-exception-") || strings.HasPrefix(l, "x-original-") ||
 			l == HeaderTruncated || l == HeaderPayloadSize || l == HeaderPayloadSHA256 || l == HeaderKeySize ||
-			l == "x-delivery-count" || l == "x-acquired-count" {
+			l == "x-delivery-count" || l == "x-acquired-count" || l == HeaderReplayGroup {
 			continue
 		}
 		if k == HeaderID {

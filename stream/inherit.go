@@ -189,13 +189,13 @@ func keyOf(v any) []byte {
 // id is Nats-Msg-Id) and skipped by an idempotent consumer. The output
 // gets a new id from its producer. An id the function set itself stays.
 // So do the replay headers of a replayed copy's (HeaderReplayedID,
-// HeaderReplayCount) when equal to the input's: the output is no copy,
+// HeaderReplayCount, HeaderReplayGroup) when equal to the input's: the output is no copy,
 // and the idempotent consumer's default key reads the replayed id first
 // (the outputs two functions made of one copy were one message to it).
 // A batch's output is checked against each message of the batch.
 func withoutInputID(out, in Headers) Headers {
 	cloned := false
-	for _, k := range [...]string{HeaderID, HeaderReplayedID, HeaderReplayCount} {
+	for _, k := range [...]string{HeaderID, HeaderReplayedID, HeaderReplayCount, HeaderReplayGroup} {
 		v, ok := out[k]
 		if !ok || v == "" || v != in[k] {
 			continue

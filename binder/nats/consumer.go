@@ -23,6 +23,7 @@ import (
 	"github.com/streambind/streambind/binder/internal/dlhold"
 	"github.com/streambind/streambind/binder/internal/lagread"
 	"github.com/streambind/streambind/binder/internal/lifecycle"
+	"github.com/streambind/streambind/binder/internal/replaygroup"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -1926,6 +1927,9 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 	if hs = r.dropLapsed(hs); len(hs) == 0 {
 		return
 	}
+	if hs = replaygroup.Drop(hs, c.spec.Group, heldEnv, func(h *held) { r.skipReplayed(ctx, h) }); len(hs) == 0 {
+		return
+	}
 	var err error
 	if c.spec.Consumer.BatchMode {
 		envs := make([]stream.Envelope, len(hs))
@@ -1961,6 +1965,17 @@ func (r *run) handle(ctx context.Context, hs []*held) {
 		return
 	}
 	r.settleEach(ctx, hs, err)
+}
+
+// heldEnv is h's envelope, for replaygroup.Drop.
+func heldEnv(h *held) *stream.Envelope { return &h.env }
+
+// skipReplayed acknowledges h, a replayed copy for another consumer group
+// (stream.HeaderReplayGroup), without handling it: streambind dlq replay
+// sent it back to the destination for that group only.
+func (r *run) skipReplayed(ctx context.Context, h *held) {
+	r.c.log.Debug("nats: replayed copy for another group acknowledged without handling", "sequence", h.seq, "replay_group", h.env.Header(stream.HeaderReplayGroup))
+	r.settle(ctx, h, nil, nil)
 }
 
 // settleEach settles messages each by its own outcome

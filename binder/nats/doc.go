@@ -337,6 +337,14 @@
 // failed for good is dead-lettered (or dropped) and settled with them
 // before the messages after it are handled.
 //
+// A replayed copy that carries x-streambind-replay-group
+// (stream.HeaderReplayGroup: streambind dlq replay sets it to the group
+// whose dead letter it replays to that group's destination) is handled
+// by that group's consumers only: a consumer of another group, an
+// anonymous one or a batch-mode one acknowledges it without calling the
+// handler (a DEBUG line), so that replaying one group's failures does not
+// make the destination's other groups handle the message again.
+//
 // # Concurrency and ordering
 //
 // A consumer runs consumer.concurrency workers (package
@@ -523,7 +531,7 @@
 // (values are read as package binder/props describes; a duration is a Go
 // duration or a number of milliseconds):
 //
-//	servers: nats://127.0.0.1:4222  # comma-separated or a list (alias url); nats, tls, ws or wss; port 4222 when none
+//	servers: nats://127.0.0.1:4222  # comma-separated or a list (alias url); nats, tls, ws or wss; port 4222 when none (80 for ws, 443 for wss, as nats.go)
 //	name: streambind                # connection name, shown by the server's monitoring
 //	username: ""                    # with password; or user info in a server URL
 //	password: ""                    # never printed: removed from every error and log line

@@ -14,6 +14,7 @@ import (
 
 	"github.com/streambind/streambind/binder/internal/batchprefix"
 	"github.com/streambind/streambind/binder/internal/dlhold"
+	"github.com/streambind/streambind/binder/internal/replaygroup"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -27,9 +28,13 @@ var errTooManyDeliveries = errors.New("delivered too many times without being ac
 func (r *run) handle(ctx context.Context, es []*entry) {
 	c := r.c
 	live := es
-	if limit := c.cs.maxDeliveries; limit > 0 && c.group != "" && slices.ContainsFunc(es, func(e *entry) bool { return e.n > int64(limit) }) {
-		live = make([]*entry, 0, len(es))
-		for _, e := range es {
+	if live = replaygroup.Drop(live, c.spec.Group, entryEnv, r.skipReplayed); len(live) == 0 {
+		return
+	}
+	if limit := c.cs.maxDeliveries; limit > 0 && c.group != "" && slices.ContainsFunc(live, func(e *entry) bool { return e.n > int64(limit) }) {
+		all := live
+		live = make([]*entry, 0, len(all))
+		for _, e := range all {
 			if e.n > int64(limit) {
 				c.log.Warn("redis: entry delivered more than max-deliveries times; not handled again", "stream", e.key, "id", e.id, "deliveries", e.n, "max-deliveries", limit)
 				r.terminate(ctx, []*entry{e}, fmt.Errorf("redis: entry %s of %s: %w (%d deliveries, max-deliveries %d)", e.id, e.key, errTooManyDeliveries, e.n, limit))
@@ -124,6 +129,17 @@ func (r *run) handle(ctx context.Context, es []*entry) {
 			return
 		}
 	}
+}
+
+// entryEnv is e's envelope, for replaygroup.Drop.
+func entryEnv(e *entry) *stream.Envelope { return &e.env }
+
+// skipReplayed acknowledges e, a replayed copy for another consumer group
+// (stream.HeaderReplayGroup), without handling it: streambind dlq replay
+// sent it back to the destination for that group only.
+func (r *run) skipReplayed(e *entry) {
+	r.c.log.Debug("redis: replayed copy for another group acknowledged without handling", "stream", e.key, "id", e.id, "replay_group", e.env.Header(stream.HeaderReplayGroup))
+	r.ack(e)
 }
 
 // settleEach settles entries of a batch each by its own outcome

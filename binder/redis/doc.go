@@ -349,6 +349,14 @@
 // dead letter is written, but the consumer sees the refusal (NOPERM ...
 // 'multi') and logs and counts the message dropped.
 //
+// A replayed copy that carries x-streambind-replay-group
+// (stream.HeaderReplayGroup: streambind dlq replay sets it to the group
+// whose dead letter it replays to that group's destination) is handled
+// by that group's consumers only: a consumer of another group, an
+// anonymous one or a batch-mode one acknowledges it without calling the
+// handler (a DEBUG line), so that replaying one group's failures does not
+// make the destination's other groups handle the message again.
+//
 // # Trimming
 //
 // Streams are never kept unbounded:

@@ -964,12 +964,20 @@ copy failed or could not be sent (a target exchange that does not
 exist) or the replay was interrupted (the summary still says what was
 replayed), or nothing could be read (no summary), and 2 for bad usage.
 
-Note that a destination's every group gets the copy, not only the binding's,
-and a note on stderr says so before the first copy (and before a
---dry-run's first line), naming the destination: on RabbitMQ,
---to-queue sends it to the binding's group's queue only; Kafka, NATS and
-Redis have no such option (every group of a topic or stream reads each
-message), which the note says.
+Which groups handle a copy depends on the binder, and a note on stderr
+says it before the first copy (and before a --dry-run's first line),
+naming the destination. On NATS and Redis a replay to the binding's own
+destination is for the binding's group only: each copy carries
+x-streambind-replay-group: <group>, and the consumers of the
+destination's other groups (and anonymous ones) acknowledge it without
+handling it: the group's instances running meanwhile handle it, the
+other groups' do not (instances built before this header existed handle
+it as well); --to another
+destination goes to every group of that one, without the header. On
+RabbitMQ a copy sent to the destination's exchange reaches every group's
+queue bound to it, not only the binding's: --to-queue sends it to the
+binding's group's queue only. On Kafka every group of the topic reads
+each copy, and no option confines a replay to one group.
 
 Replays (and purges) of a binding's dead letters may run at once (two
 terminals, a retried job): each dead letter goes to one of them. Order
@@ -1144,9 +1152,9 @@ least 1. --dry-run prints what would be replayed and changes nothing.`,
 				dest = "queue " + queue
 			}
 			// Said once, before the first copy (or --dry-run line):
-			// every other group of the destination gets the copies too.
+			// which groups of the destination get the copies.
 			audience := onceNote(t.replayAudienceNotice(dest, toExchange != "", queue), func(format string, args ...any) { fmt.Fprintf(e.stderr, format, args...) })
-			rp := &replayer{dest: dest, dryRun: dryRun, maxReplays: maxReplays, limit: ff.limit, lease: lease.d, tick: tick,
+			rp := &replayer{dest: dest, group: t.replayGroup(dest, toExchange != "", queue), dryRun: dryRun, maxReplays: maxReplays, limit: ff.limit, lease: lease.d, tick: tick,
 				match: ff.match,
 				producer: func(ctx context.Context, dest string) (stream.Producer, bool, error) {
 					if p := producers[dest]; p != nil {

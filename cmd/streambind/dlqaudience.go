@@ -18,9 +18,10 @@ import (
 // inventory consumer handled an order twice after payment's dead letters
 // were replayed). It names the destination and what confines a replay to
 // the binding's group on its binder: on RabbitMQ --to-queue (the group's
-// own queue, through the default exchange); Kafka, NATS and Redis have no
-// such thing (every group of a topic, stream or subject reads each
-// message), which the note says. "" when the copies go to one queue
+// own queue, through the default exchange); Kafka has no such thing
+// (every group of a topic reads each record), which the note says. On
+// NATS and Redis a replay to the binding's own destination is for its
+// group only (replayGroup), which the note says instead. "" when the copies go to one queue
 // (--to-queue): nothing to say. dest is the destination as the replay
 // names it (the binding's, --to's or --to-exchange's, literal).
 func (t *dlqTarget) replayAudienceNotice(dest string, literal bool, queue string) string {
@@ -43,12 +44,35 @@ func (t *dlqTarget) replayAudienceNotice(dest string, literal bool, queue string
 			exchange, who, t.rabbitConfineHint())
 	case kafka.Type:
 		return fmt.Sprintf("note: replaying to topic %s: every consumer group of it receives the copies again, not only %s; Kafka has no option to confine a replay to one group (each group reads every record of a topic)\n", dest, who)
-	case nats.Type:
-		return fmt.Sprintf("note: replaying to destination %s: every consumer group of it receives the copies again, not only %s; NATS has no option to confine a replay to one group (each group's durable consumer reads every message of the stream)\n", dest, who)
-	case redis.Type:
-		return fmt.Sprintf("note: replaying to destination %s: every consumer group of it receives the copies again, not only %s; Redis has no option to confine a replay to one group (each consumer group reads every entry of the stream)\n", dest, who)
+	case nats.Type, redis.Type:
+		if g := t.replayGroup(dest, literal, queue); g != "" {
+			return fmt.Sprintf("note: replaying to destination %s for group %s only: the copies carry %s: %s, and the consumers of its other groups acknowledge them without handling them (those of streambind releases without this header handle them too)\n",
+				dest, g, stream.HeaderReplayGroup, g)
+		}
+		return fmt.Sprintf("note: replaying to destination %s: every consumer group of it receives the copies again, not only %s (a replay to the binding's own destination is for its group only)\n", dest, who)
 	}
 	return fmt.Sprintf("note: replaying to destination %s: every consumer group of it receives the copies again, not only %s\n", dest, who)
+}
+
+// replayGroup is the consumer group a replay's copies to dest are for
+// (stream.HeaderReplayGroup), "" for every group of dest: on NATS and
+// Redis, where every group of a destination reads each message, the
+// binding's group when the copies go back to the binding's own
+// destination (not --to another one, which the group may not read: a
+// copy only other groups read would be acknowledged by all of them and
+// handled by none). The binders' consumers of the other groups
+// acknowledge such a copy without handling it. RabbitMQ confines a
+// replay by --to-queue instead; Kafka's binder does not honour the
+// header.
+func (t *dlqTarget) replayGroup(dest string, literal bool, queue string) string {
+	if queue != "" || literal || t.spec.Group == "" || dest != t.spec.Destination {
+		return ""
+	}
+	switch t.typ {
+	case nats.Type, redis.Type:
+		return t.spec.Group
+	}
+	return ""
 }
 
 // rabbitConfineHint says which --to-queue sends a RabbitMQ replay to the

@@ -15,8 +15,11 @@ import (
 // destination and, per binder, what confines the copies to the binding's
 // group: --to-queue on RabbitMQ (a new-user trial: replaying payment's
 // dead letters gave inventory, bound to the same exchange, the order
-// again); nothing on Kafka, NATS and Redis, which the note says. A
-// replay --to-queue has nothing to note.
+// again); nothing on Kafka, which the note says. On NATS and Redis a
+// replay to the binding's own destination is for its group only
+// (x-streambind-replay-group), which the note says instead; --to
+// another destination is for every group of it. A replay --to-queue has
+// nothing to note.
 func TestReplayAudienceNotice(t *testing.T) {
 	spec := stream.ConsumerSpec{Binding: "chargePayment-in-0", Destination: "orders", Group: "payment"}
 	part := spec
@@ -47,9 +50,13 @@ func TestReplayAudienceNotice(t *testing.T) {
 		{name: "kafka", typ: kafka.Type, spec: spec, dest: "orders",
 			want: []string{"replaying to topic orders:", "every consumer group of it receives the copies again, not only group payment", "Kafka has no option to confine a replay to one group"}},
 		{name: "nats", typ: nats.Type, spec: spec, dest: "orders",
-			want: []string{"replaying to destination orders:", "NATS has no option to confine"}},
+			want: []string{"replaying to destination orders for group payment only:", stream.HeaderReplayGroup + ": payment", "the consumers of its other groups acknowledge them without handling them"}},
 		{name: "redis", typ: redis.Type, spec: spec, dest: "orders",
-			want: []string{"replaying to destination orders:", "Redis has no option to confine"}},
+			want: []string{"replaying to destination orders for group payment only:", stream.HeaderReplayGroup + ": payment"}},
+		{name: "nats --to", typ: nats.Type, spec: spec, dest: "orders.retry",
+			want: []string{"replaying to destination orders.retry: every consumer group of it receives the copies again, not only group payment", "own destination is for its group only"}},
+		{name: "redis anonymous", typ: redis.Type, spec: anon, dest: "orders",
+			want: []string{"replaying to destination orders: every consumer group of it receives the copies again, not only its binding's own"}},
 	} {
 		tg := &dlqTarget{src: c.spec.Binding, typ: c.typ, spec: c.spec, producerPrefix: c.prefix}
 		got := tg.replayAudienceNotice(c.dest, c.literal, c.queue)

@@ -27,7 +27,12 @@ const replayWindow = 128
 // goroutines of their own.
 type replayer struct {
 	// set by the caller
-	dest       string
+	dest string
+	// group, when set, is the consumer group the copies are for
+	// (stream.HeaderReplayGroup): on NATS and Redis, the binding's group
+	// when they go back to its destination, whose other groups'
+	// consumers acknowledge them without handling them.
+	group      string
 	dryRun     bool
 	maxReplays int
 	limit      int
@@ -333,6 +338,9 @@ func (r *replayer) send(ctx context.Context, p stream.Producer, d stream.DeadLet
 	r.flights = append(r.flights, f)
 	r.inflight++
 	env := stream.ReplayEnvelope(d)
+	if r.group != "" {
+		env.Headers[stream.HeaderReplayGroup] = r.group // ReplayHeaders' map, the copy's own
+	}
 	go func() {
 		if prev != nil {
 			<-prev.done
