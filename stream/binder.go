@@ -342,9 +342,11 @@ type ConsumerSpec struct {
 	// A binder that ignores it fills Headers as always, which such a
 	// handler reads the same way. The core sets it for a consumer binding
 	// whose handler reads no header on its way to success (a consumer of a
-	// payload type, without tracing, header mappings, retry-delays or
-	// header-mode none); it loads the headers before anything else sees
-	// the message (a retry, the dead letter, an error handler).
+	// payload type, without tracing, header mappings, an idempotent
+	// consumer, retry-delays or header-mode none); it loads the headers
+	// before anything else sees the message (a retry, the dead letter, an
+	// error handler). A producer's Send loads the lazy headers of an
+	// envelope it is given (a received message passed on).
 	LazyHeaders bool
 	Logger      *slog.Logger
 }

@@ -67,6 +67,17 @@ func (b *lazyBinder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec)
 			return h(ctx, m)
 		}
 	}
+	if h := spec.BatchHandler; h != nil && b.always {
+		spec.BatchHandler = func(ctx context.Context, ms []stream.Envelope) error {
+			lazy := make([]stream.Envelope, len(ms))
+			for i, m := range ms {
+				m.SetLazyHeaders(mapLazy(m.Headers))
+				m.Headers = nil
+				lazy[i] = m
+			}
+			return h(ctx, lazy)
+		}
+	}
 	return b.Binder.BindConsumer(ctx, spec)
 }
 
@@ -175,5 +186,35 @@ func TestLazyHeadersUnaskedAreLoaded(t *testing.T) {
 	}
 	if m := recv(t, copies); m.Headers["x-app"] != "shop" {
 		t.Fatalf("the function's output has headers %v, want its input's x-app", m.Headers)
+	}
+}
+
+// TestLazyHeadersUnaskedInBatchMode: a batch's lazy headers, which the core
+// never asks for in batch mode, are loaded before the function sees them.
+func TestLazyHeadersUnaskedInBatchMode(t *testing.T) {
+	batches := make(chan []stream.Message[Order], 1)
+	failed := make(chan stream.FailedMessage, 1)
+	fns := stream.NewCatalog()
+	stream.AddConsumer(fns, "batch", func(_ context.Context, ms []stream.Message[Order]) error {
+		batches <- ms
+		return stream.Permanent(errors.New("refused"))
+	})
+	cfg := &stream.Config{
+		OutputBindings: "in",
+		Bindings: map[string]stream.BindingConfig{
+			"batch-in-0": {Destination: "orders", Group: "b", Consumer: stream.ConsumerConfig{BatchMode: true}},
+			"in":         {Destination: "orders"},
+		},
+	}
+	r, _ := lazyApp(t, true, cfg, fns, stream.WithErrorHandler("batch-in-0", func(_ context.Context, m stream.FailedMessage) { failed <- m }))
+	env := stream.Envelope{Payload: []byte(`{"orderId":"o-1"}`), Headers: stream.Headers{"x-app": "shop"}}
+	if err := r.app.Bridge().Send(context.Background(), "in", env); err != nil {
+		t.Fatal(err)
+	}
+	if ms := recv(t, batches); len(ms) != 1 || ms[0].Headers["x-app"] != "shop" {
+		t.Fatalf("batch consumer got %+v, want one message with x-app", ms)
+	}
+	if fm := recv(t, failed); fm.Envelope.Headers["x-app"] != "shop" {
+		t.Fatalf("the error handler's message has headers %v, want x-app", fm.Envelope.Headers)
 	}
 }

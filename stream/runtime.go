@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"reflect"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -157,6 +158,21 @@ func (rt *runtimeBinding) safeAttempt(ctx context.Context, env Envelope) (err er
 // (retry-delays, header-mode none).
 func (rt *runtimeBinding) reshapesInput() bool {
 	return rt.retry.delays != nil || rt.in.cfg.Consumer.HeaderMode == HeaderModeNone
+}
+
+// loadedHeaders returns envs, or a copy of it with their lazy headers
+// loaded when any has some (the binder's slice is left as it is).
+func loadedHeaders(envs []Envelope) []Envelope {
+	for i := range envs {
+		if envs[i].lazy != nil {
+			out := slices.Clone(envs)
+			for j := range out {
+				out[j].LoadHeaders()
+			}
+			return out
+		}
+	}
+	return envs
 }
 
 // readsNoHeaders reports whether the binding's handler reads no header
@@ -359,6 +375,7 @@ func (rt *runtimeBinding) processBatch(ctx context.Context, envs []Envelope) (er
 	// A batch's outcome is not wrapped: the binder reads it message by
 	// message (a message given back in its back-off has ErrStopping).
 	defer func() { err = rt.givenBack(err, false) }()
+	envs = loadedHeaders(envs) // never asked for in batch mode: unasked lazy headers
 	var first Envelope
 	if len(envs) > 0 {
 		first = envs[0]

@@ -328,6 +328,7 @@ func (p *producer) PartitionCount() int { return p.parts }
 // Send queues m and waits until the broker acknowledged it (with
 // required-acks), the write failed, or ctx ended.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	r, err := p.enqueue(m, nil)
 	if err != nil {
 		return err
@@ -357,6 +358,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 // before m was queued fails it; once queued, m is written or fails as a
 // Send's would (bounded by write-timeout and send-attempts, or Close).
 func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if err := ctx.Err(); err != nil {
 		done(fmt.Errorf("kafka: send to %s: %w", p.topic, err))
 		return

@@ -291,6 +291,7 @@ type producer struct {
 // Message[T]'s headers show both): that costs a copy of the headers (or a
 // new map) and the id's string. A caller's id and contentType are kept.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if p.closed.Load() {
 		return fmt.Errorf("memory: send to %q: producer %w", p.d.name, stream.ErrClosed)
 	}

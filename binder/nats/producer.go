@@ -116,6 +116,7 @@ func (p *producer) subject(m stream.Envelope) string {
 // the server's max_payload or the stream's max-msg-size, a header NATS
 // cannot carry) are permanent.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if !p.gate.Enter() {
 		return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}

@@ -723,6 +723,7 @@ const redeclareInterval = time.Second
 // possible the binding reports itself down (Health). Errors that cannot
 // succeed on retry for this message are wrapped with stream.Permanent.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	p.mu.RLock()
 	if p.closed.Load() {
 		p.mu.RUnlock()
@@ -838,6 +839,7 @@ func (p *producer) withNativeHeaders(msg amqp.Publishing, native map[string]any)
 // deleted, is published again (as Send does) after the ones behind it,
 // which may then come first.
 func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	p.mu.RLock()
 	if p.closed.Load() {
 		p.mu.RUnlock()

@@ -140,6 +140,7 @@ func (p *producer) keyOf(m stream.Envelope) string {
 // permanent; lost connections and busy or loading servers are retried up
 // to send-attempts times with back-off.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if !p.gate.Enter() {
 		return fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
 	}
