@@ -510,6 +510,15 @@ func (b *Binding) prepareSend(env *Envelope, value func() any) error {
 		env.Headers = env.Headers.Clone()
 		delete(env.Headers, HeaderPartition)
 	}
+	if _, ok := env.Headers[HeaderReplayGroup]; ok {
+		// Only streambind dlq replay's copies name the group that handles
+		// them, and it sends them with the binder's producer: one sent
+		// through a binding (a replayed copy's headers passed on, by the
+		// bridge or a Message output) would be skipped by every other
+		// group of its destination.
+		env.Headers = env.Headers.Clone()
+		delete(env.Headers, HeaderReplayGroup)
+	}
 	if b.cfg.Producer.HeaderMode == HeaderModeNone && stripsFor(b.producer) {
 		env.Headers = stripHeaders(env.Headers)
 	}

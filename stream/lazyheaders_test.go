@@ -6,6 +6,9 @@ import (
 	"maps"
 	"sync"
 	"testing"
+	"time"
+
+	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 
 	"github.com/streambind/streambind/binder/memory"
 	"github.com/streambind/streambind/stream"
@@ -54,6 +57,11 @@ type lazyBinder struct {
 	always bool
 	mu     sync.Mutex
 	asked  map[string]bool
+}
+
+// DelayedRetries passes retry-delays on to the in-process binder.
+func (b *lazyBinder) DelayedRetries(spec stream.ConsumerSpec) error {
+	return b.Binder.(stream.DelayedRetrier).DelayedRetries(spec)
 }
 
 func (b *lazyBinder) BindConsumer(ctx context.Context, spec stream.ConsumerSpec) (stream.Consumer, error) {
@@ -216,5 +224,63 @@ func TestLazyHeadersUnaskedInBatchMode(t *testing.T) {
 	}
 	if fm := recv(t, failed); fm.Envelope.Headers["x-app"] != "shop" {
 		t.Fatalf("the error handler's message has headers %v, want x-app", fm.Envelope.Headers)
+	}
+}
+
+// TestLazyHeadersNotAskedWhenHeadersAreRead: a payload consumer whose
+// message's headers are read on its way to success — by tracing (the
+// trace context), a header mapping, an idempotent consumer (its key),
+// retry-delays (the retry mark) or header-mode none — is bound without
+// lazy headers; the same consumer without them asks for them.
+func TestLazyHeadersNotAskedWhenHeadersAreRead(t *testing.T) {
+	cases := []struct {
+		name string
+		bc   stream.BindingConfig
+		fs   *stream.FunctionSettings
+		opts []stream.Option
+		idem bool
+		want bool
+	}{
+		{name: "plain", want: true},
+		{name: "tracing", opts: []stream.Option{stream.WithTracerProvider(sdktrace.NewTracerProvider())}},
+		{name: "header mapping", fs: &stream.FunctionSettings{InputHeaderMappingExpression: map[string]any{"x-n": "'1'"}}},
+		{name: "idempotent consumer", idem: true},
+		{name: "retry-delays", bc: stream.BindingConfig{Consumer: stream.ConsumerConfig{RetryDelays: []time.Duration{time.Second}}}},
+		{name: "header-mode none", bc: stream.BindingConfig{Consumer: stream.ConsumerConfig{HeaderMode: stream.HeaderModeNone}}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			fns := stream.NewCatalog()
+			stream.AddConsumer(fns, "c", func(context.Context, []byte) error { return nil })
+			bc := c.bc
+			bc.Destination, bc.Group = "orders", "g"
+			cfg := &stream.Config{Bindings: map[string]stream.BindingConfig{"c-in-0": bc}}
+			if c.fs != nil {
+				cfg.Function.Configuration = map[string]stream.FunctionSettings{"c": *c.fs}
+			}
+			lb := &lazyBinder{asked: map[string]bool{}}
+			f := func(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
+				b, err := memory.New(ctx, s)
+				lb.Binder = b
+				return lb, err
+			}
+			opts := append([]stream.Option{stream.WithBinderType(memory.Type, f), stream.WithoutSignals(), stream.WithLogger(testLogger(t))}, c.opts...)
+			app, err := stream.NewApp(cfg, fns, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.idem {
+				if err := app.UseIdempotency("c-in-0", func(next stream.Handler) stream.Handler { return next }); err != nil {
+					t.Fatal(err)
+				}
+			}
+			runApp(t, app)
+			lb.mu.Lock()
+			asked, ok := lb.asked["c-in-0"]
+			lb.mu.Unlock()
+			if !ok || asked != c.want {
+				t.Fatalf("bound: %v, lazy headers asked: %v; want asked %v", ok, asked, c.want)
+			}
+		})
 	}
 }
