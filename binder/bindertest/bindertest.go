@@ -83,7 +83,7 @@ type Harness struct {
 	// BatchPrefixSettled, BatchFailedSettled, ConcurrentProducers,
 	// CloseUnderLoad, RestartResumes, StopHandsOverInOrder, PauseResume,
 	// Lifecycle, Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
-	// InstanceIndexList, ShutdownKeepsOrder.
+	// InstanceIndexList, ShutdownKeepsOrder, ReplayGroup.
 	Skip map[string]string
 	// GroupAssignsPartitions: the broker's group, not instance-index,
 	// gives a partitioned consumer with a group its partitions (Kafka
@@ -102,6 +102,12 @@ type Harness struct {
 	// acknowledged (or dead-lettered) while the handler call still ran; nil: not checked (a binder with nothing to
 	// acknowledge on a broker, memory).
 	Unsettled func(t *testing.T, destination, group string) int
+	// ReplayGroups: the binder's consumers of a group other than the one
+	// a message's stream.HeaderReplayGroup names (and anonymous ones)
+	// acknowledge it without handling it, so that streambind dlq replay's
+	// copies reach one group (NATS, Redis). The subtest ReplayGroup runs
+	// only when it is set.
+	ReplayGroups bool
 	// AppType is the binder type the subtests that run a stream.App
 	// (InstanceIndexList) register the binder as, for
 	// AppConsumerExtension's section. Default "bindertest".
@@ -149,6 +155,7 @@ var subtests = []subtest{
 	{"DescribeBinding", false, testDescribeBinding},
 	{"InstanceIndexList", false, testInstanceIndexList},
 	{"ShutdownKeepsOrder", true, testShutdownKeepsOrder},
+	{"ReplayGroup", false, testReplayGroup},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per

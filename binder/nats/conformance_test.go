@@ -22,9 +22,10 @@ func TestConformance(t *testing.T) {
 		NewBinder: func(t *testing.T) stream.Binder {
 			return tracked{newBinder(t, natstest.URL(), nil), s}
 		},
-		Persistent: true,
-		Duplicates: true,
-		Unsettled:  unsettled,
+		Persistent:   true,
+		Duplicates:   true,
+		Unsettled:    unsettled,
+		ReplayGroups: true,
 	})
 }
 

@@ -166,7 +166,7 @@ func dlqReader(dest, group string) stream.ConsumerSpec {
 // bindertest gains runs in all three until it is named in a group here.
 var conformanceGroups = map[string][]string{
 	"TestConformance": {"PublishSubscribe", "HeadersRoundTrip", "LazyHeadersRoundTrip", "ConsumerGroupsCompete", "GroupsEachGetAll",
-		"AnonymousBroadcast", "AnonymousRestart", "PauseResume", "Lifecycle", "Pipelined", "EdgeMessages", "EdgeNames"},
+		"AnonymousBroadcast", "AnonymousRestart", "PauseResume", "Lifecycle", "Pipelined", "EdgeMessages", "EdgeNames", "ReplayGroup"},
 	"TestConformanceLoad":  {"CloseUnderLoad", "RestartResumes", "StopHandsOverInOrder"},
 	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "LazyFailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "BatchFailedSettled", "InstanceIndexList"},
 }

@@ -18,8 +18,9 @@ func TestConformance(t *testing.T) {
 		NewBinder: func(t *testing.T) stream.Binder {
 			return e.binder(t, nil)
 		},
-		Persistent: true,
-		Duplicates: true,
+		Persistent:   true,
+		Duplicates:   true,
+		ReplayGroups: true,
 		Unsettled: func(t *testing.T, dest, group string) int {
 			return unsettled(t, redisbinder.StreamKey(e.prefix, dest, -1), group)
 		},
