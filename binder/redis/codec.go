@@ -184,13 +184,18 @@ func decodeRESP(resp string) stream.Envelope { return decodeRESPWith(resp, nil) 
 // decodeRESPWith is decodeRESP taking the headers map from *spare (see
 // headerMaps) when it has one.
 func decodeRESPWith(resp string, spare *headerMaps) stream.Envelope {
+	d := decoder{spare: spare}
+	return d.decodeRESP(resp)
+}
+
+// decodeRESP decodes the entry's RESP bytes resp with d.
+func (d *decoder) decodeRESP(resp string) stream.Envelope {
 	w := respWalk{s: resp}
-	n := w.fields()
-	d := decoder{fields: n, spare: spare}
+	d.fields = w.fields()
 	clone := len(resp) > respShareMax // see respShareMax
-	for range n {
+	for range d.fields {
 		f, v := w.bulk(), w.bulk()
-		if clone && f != FieldPayload {
+		if clone && f != FieldPayload && !(d.lazy && strings.HasPrefix(f, HeaderFieldPrefix)) {
 			f, v = strings.Clone(f), strings.Clone(v)
 		}
 		d.add(f, v)
@@ -205,32 +210,14 @@ func decodeRESPWith(resp string, spare *headerMaps) stream.Envelope {
 // entry without a payload field (another program's) is decoded as
 // decodeRESP does, headers and all.
 func decodeRESPLazy(resp string, hdr *respHeaders, n int64) stream.Envelope {
-	w := respWalk{s: resp}
-	var (
-		env                 stream.Envelope
-		hasPayload, hasHdrs bool
-		clone               = len(resp) > respShareMax // see respShareMax
-	)
-	for range w.fields() {
-		f, v := w.bulk(), w.bulk()
-		switch {
-		case f == FieldPayload:
-			env.Payload, hasPayload = readOnlyBytes(v), true
-		case f == FieldKey:
-			if clone {
-				v = strings.Clone(v)
-			}
-			env.Key = readOnlyBytes(v)
-		case strings.HasPrefix(f, HeaderFieldPrefix):
-			hasHdrs = true
-		}
-	}
-	if !hasPayload {
+	d := decoder{lazy: true}
+	env := d.decodeRESP(resp)
+	if !d.hasPayload {
 		env = decodeRESP(resp)
 		setDeliveries(&env, n)
 		return env
 	}
-	if hasHdrs || n > 0 {
+	if d.sawHeaders || n > 0 {
 		*hdr = respHeaders{resp: resp, n: n}
 		env.SetLazyHeaders(hdr)
 	}
@@ -293,6 +280,9 @@ type decoder struct {
 	hasPayload bool
 	keyField   string
 	spare      *headerMaps // the headers map's, if it has one
+	// lazy: the headers are left for respHeaders (decodeRESPLazy), only
+	// noted (sawHeaders).
+	lazy, sawHeaders bool
 }
 
 // headerMaps are empty headers maps made ahead (see fill) for the
@@ -335,6 +325,10 @@ func (d *decoder) add(f, v string) {
 		d.env.Key = readOnlyBytes(v)
 		d.keyField = v
 	case strings.HasPrefix(f, HeaderFieldPrefix):
+		if d.lazy {
+			d.sawHeaders = true
+			return
+		}
 		if d.env.Headers == nil {
 			d.env.Headers = d.spare.take(d.fields)
 		}
