@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
 )
 
@@ -17,9 +16,7 @@ import (
 // Nats-* headers and the key header left out, an encoded value decoded,
 // the key in Key); a message it fails is dead-lettered with every header.
 func TestLazyHeaders(t *testing.T) {
-	natstest.Require(t)
-	b := newBinder(t, natstest.URL(), nil)
-	closeBinder(t, b)
+	b, _ := shared(t, nil) // its streams are deleted at the end
 	dest := unique(t, "lazy")
 	eager, dead := newEnvelopes(), newEnvelopes()
 	startConsumer(t, b, stream.ConsumerSpec{Destination: dest, Group: "eager", Handler: eager.handler})
