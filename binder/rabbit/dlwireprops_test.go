@@ -79,16 +79,10 @@ func TestDeadLetterWireProperties(t *testing.T) {
 	dest := uniqueDest(t, "wireprops")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "wp-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "wp-in-0", Destination: dest, Group: "g",
 		Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1},
 		Handler:  func(context.Context, stream.Envelope) error { return errors.New("refused") }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ch := rabbittest.Channel(t, vhost)
 	ts := time.Unix(1_700_000_000, 0)
 	blank := amqp.Publishing{Body: []byte("blank"), CorrelationId: " \t\u2028"}
@@ -131,17 +125,11 @@ func TestDeadLetterWirePropertiesBrokerDLX(t *testing.T) {
 	dest := uniqueDest(t, "wirepropsdlx")
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "wd-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "wd-in-0", Destination: dest, Group: "g",
 		Consumer:  stream.ConsumerConfig{DLQ: true, MaxAttempts: 1},
 		Extension: map[string]any{"republish-to-dlq": false},
 		Handler:   func(context.Context, stream.Envelope) error { return errors.New("refused") }})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ch := rabbittest.Channel(t, vhost)
 	ts := time.Unix(1_700_000_000, 0)
 	if err := ch.PublishWithContext(ctx, dest, "", false, false, wireFull("full", ts)); err != nil {
@@ -216,7 +204,7 @@ func TestDeadLetterOriginalExpirationThroughRetryDelays(t *testing.T) {
 	defer cancel()
 	const wait = 200 * time.Millisecond
 	var calls atomic.Int32
-	c, err := tr.BindConsumer(ctx, stream.ConsumerSpec{Binding: "or-in-0", Destination: dest, Group: "g",
+	c := bindStarted(t, ctx, tr, stream.ConsumerSpec{Binding: "or-in-0", Destination: dest, Group: "g",
 		Consumer: stream.ConsumerConfig{DLQ: true, MaxAttempts: 1, RetryDelays: []time.Duration{wait}},
 		Handler: func(_ context.Context, m stream.Envelope) error {
 			if calls.Add(1) == 1 {
@@ -224,13 +212,7 @@ func TestDeadLetterOriginalExpirationThroughRetryDelays(t *testing.T) {
 			}
 			return errors.New("refused")
 		}})
-	if err != nil {
-		t.Fatal(err)
-	}
 	defer c.Stop(context.Background())
-	if err := c.Start(ctx); err != nil {
-		t.Fatal(err)
-	}
 	ch := rabbittest.Channel(t, vhost)
 	if err := ch.PublishWithContext(ctx, dest, "", false, false, amqp.Publishing{Body: []byte("ttl"), Expiration: "600000"}); err != nil {
 		t.Fatal(err)
