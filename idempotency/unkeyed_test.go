@@ -72,6 +72,10 @@ func TestUnkeyedMessageHandledWithoutDeduplication(t *testing.T) {
 				if n := st.count(t, "marks"); n != 0 {
 					t.Errorf("%d marks written for messages without a key", n)
 				}
+				// The handler's send to calls comes before its transaction
+				// commits (after it returned): the second commit may still
+				// be on its way.
+				waitFor(t, 10*time.Second, "both effects committed", func() bool { return st.count(t, "effects") >= 2 })
 				if n := st.count(t, "effects"); n != 2 {
 					t.Errorf("%d effects committed, want 2", n)
 				}
