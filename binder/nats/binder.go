@@ -238,7 +238,7 @@ func (bd *Binder) redactedURL(s string) string {
 // after twice the send timeout, by when its send has ended.
 func (bd *Binder) jetStream(nc *natsgo.Conn, sendTimeout time.Duration) (jetstream.JetStream, error) {
 	opts := []jetstream.JetStreamOpt{
-		jetstream.WithPublishAsyncMaxPending(4096),
+		jetstream.WithPublishAsyncMaxPending(asyncWindow),
 		jetstream.WithDefaultTimeout(bd.st.apiTimeout),
 		jetstream.WithPublishAsyncTimeout(2 * sendTimeout),
 	}

@@ -43,7 +43,16 @@ type producer struct {
 	// again).
 	binding.State // Health, SetHealth
 
-	gate binding.Gate // sends in progress; closed by Close
+	gate binding.Gate // sends in progress (a SendAsync until its done ran); closed by Close
+
+	// SendAsync: room holds a token for each SendAsync between its wait
+	// for room and its done (at most asyncWindow); queue takes the
+	// published ones, in publish order, to awaitAcks, the producer's one
+	// goroutine waiting for their PubAcks (started by the first SendAsync,
+	// ended by Close once idle).
+	async sync.Once
+	room  chan struct{}
+	queue chan asyncSend
 
 	// Sends JetStream acknowledged as a duplicate that were not the
 	// binder's own retry (stream.SendStats.Duplicates), and the pacing of
@@ -54,6 +63,7 @@ type producer struct {
 
 var (
 	_ stream.Producer             = (*producer)(nil)
+	_ stream.AsyncProducer        = (*producer)(nil)
 	_ stream.BindingHealthChecker = (*producer)(nil)
 	_ stream.SendReporter         = (*producer)(nil)
 )
@@ -118,22 +128,211 @@ func (p *producer) subject(m stream.Envelope) string {
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if !p.gate.Enter() {
-		return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
+		return p.closedErr()
 	}
 	defer p.gate.Exit()
+	msg, id, err := p.prepare(ctx, m)
+	if err != nil {
+		return err
+	}
+	return sendErr(p.publish(ctx, msg, id, p.ps.sendAttempts), msg.Header, m.Key)
+}
+
+// closedErr is a send's error on a closed producer.
+func (p *producer) closedErr() error {
+	return fmt.Errorf("nats: send to %s: producer %w", p.dest, stream.ErrClosed)
+}
+
+// prepare is the message Send and SendAsync publish for m, and its
+// Nats-Msg-Id; an error (a header NATS cannot carry, a message larger
+// than its stream's max-bytes) is permanent.
+func (p *producer) prepare(ctx context.Context, m stream.Envelope) (*natsgo.Msg, string, error) {
 	h, id, err := toHeader(m, p.contentType, p.ids.Next)
 	if err != nil {
-		return stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
+		return nil, "", stream.Permanent(fmt.Errorf("nats: send to %s: %w", p.dest, err))
 	}
 	msg := &natsgo.Msg{Subject: p.subject(m), Header: h, Data: m.Payload}
 	if err := p.checkMaxBytes(ctx, msg, id); err != nil {
-		return err
+		return nil, "", err
 	}
-	err = p.publish(ctx, msg, id, p.ps.sendAttempts)
+	return msg, id, nil
+}
+
+// sendErr is what a send of msg (header h; its message's key) whose
+// publish returned err returns.
+func sendErr(err error, h natsgo.Header, key []byte) error {
 	if err != nil && apiCode(err) == errCodeHeaderTooLarge {
-		err = headerTooLarge(err, h, m.Key)
+		err = headerTooLarge(err, h, key)
 	}
 	return err
+}
+
+// asyncWindow is the most PubAcks a producer's JetStream context waits
+// for at once (jetStream), and the most SendAsyncs of a producer between
+// their wait for room and their done: SendAsync waits for room on its
+// own, bounded by its ctx, rather than in nats.go's stall (which fails
+// after a fixed time).
+const asyncWindow = 4096
+
+// asyncSend is a SendAsync published and waiting for its PubAck.
+type asyncSend struct {
+	ctx  context.Context
+	msg  *natsgo.Msg
+	id   string
+	key  []byte
+	fut  jetstream.PubAckFuture // nil: not published
+	sent time.Time              // when it was published
+	done func(error)
+}
+
+// stallBriefly is the stall wait of a SendAsync's publish again after
+// nats.go found the JetStream context's window full (the producer's Sends
+// take room there too): SendAsync checks its ctx between waits.
+var stallBriefly = jetstream.WithStallWait(20 * time.Millisecond)
+
+// SendAsync is Send without waiting for the PubAck (stream.AsyncProducer,
+// pipelined processing): it makes the same checks as Send (the same
+// permanent errors, given to done before SendAsync returns), publishes m
+// on the caller's goroutine and returns; the producer's one goroutine
+// waiting for PubAcks takes them in publish order, each within
+// send-timeout of its publish, and calls done with what Send would have
+// returned (nil also for a duplicate, counted as Send counts it). At most
+// 4,096 SendAsyncs of a producer are unanswered (their done not called):
+// SendAsync blocks while that many are, bounded by ctx, and done then
+// gets ctx's error (the message was not sent); a ctx that ended before
+// the call fails it unsent too. Messages passed one after another from
+// one goroutine are published in that order and so stored in that order
+// per subject (partition) while nothing fails. A transient failure (no
+// PubAck within send-timeout, a lost connection, no stream answering) is
+// retried as Send retries it (send-attempts, back-off, the stream
+// provisioned again) on a goroutine of its own, after the messages
+// published after it: the retried message can then be stored after
+// messages sent after it (once only, within the stream's
+// duplicate-window: its Nats-Msg-Id is kept). On a closed producer done
+// gets stream.ErrClosed (wrapped); Close waits, bounded by its ctx, for
+// every done.
+func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
+	if !p.gate.Enter() {
+		done(p.closedErr())
+		return
+	}
+	p.async.Do(p.startAsync)
+	if err := ctx.Err(); err != nil {
+		p.gate.Exit()
+		done(fmt.Errorf("nats: send to %s: %w (not sent)", p.dest, err))
+		return
+	}
+	msg, id, err := p.prepare(ctx, m)
+	if err != nil {
+		p.gate.Exit()
+		done(err)
+		return
+	}
+	select {
+	case p.room <- struct{}{}:
+	default:
+		select {
+		case p.room <- struct{}{}:
+		case <-ctx.Done():
+			p.gate.Exit()
+			done(p.noRoom(msg, ctx.Err()))
+			return
+		}
+	}
+	s := asyncSend{ctx: ctx, msg: msg, id: id, key: m.Key, done: done}
+	fut, err := p.publishAsync(msg, id, nil)
+	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+		if ctx.Err() != nil {
+			p.endAsync(s, p.noRoom(msg, ctx.Err()))
+			return
+		}
+		fut, err = p.publishAsync(msg, id, stallBriefly)
+	}
+	if err != nil {
+		// Not sent: retried as Send's first attempt would be, off the
+		// caller's goroutine.
+		go p.finishAsync(s, false, errNotSent{err})
+		return
+	}
+	s.fut, s.sent = fut, time.Now()
+	p.queue <- s // never blocks: it holds at most asyncWindow, one a room token
+}
+
+// noRoom is a SendAsync's error when ctx ended while it waited for room.
+func (p *producer) noRoom(msg *natsgo.Msg, err error) error {
+	return fmt.Errorf("nats: send to %s: %w while waiting for room among the producer's %d sends without a PubAck (not sent)", msg.Subject, err, asyncWindow)
+}
+
+// startAsync makes SendAsync's window and starts awaitAcks.
+func (p *producer) startAsync() {
+	p.room = make(chan struct{}, asyncWindow)
+	p.queue = make(chan asyncSend, asyncWindow)
+	go p.awaitAcks()
+}
+
+// stopAsync ends awaitAcks once the producer is closed and idle (no
+// SendAsync in progress or unanswered).
+func (p *producer) stopAsync() {
+	p.async.Do(func() {}) // no SendAsync starts it from now on
+	if p.queue != nil {
+		close(p.queue)
+	}
+}
+
+// awaitAcks waits for the PubAcks of the published SendAsyncs, in publish
+// order, and answers them: at once when stored, on a goroutine of its own
+// when the send is retried (finishAsync).
+func (p *producer) awaitAcks() {
+	t := time.NewTimer(time.Hour)
+	t.Stop()
+	for s := range p.queue {
+		dup, err := p.awaitAck(&s, t)
+		if err != nil {
+			go p.finishAsync(s, dup, err)
+			continue
+		}
+		p.finishAsync(s, dup, nil)
+	}
+}
+
+// awaitAck waits for s's PubAck, until send-timeout after its publish or
+// its ctx ends, as publishOnce does for a Send; t is a stopped timer.
+func (p *producer) awaitAck(s *asyncSend, t *time.Timer) (dup bool, err error) {
+	ok, failed := s.fut.Ok(), s.fut.Err()
+	select {
+	case ack := <-ok:
+		return ack != nil && ack.Duplicate, nil
+	case err := <-failed:
+		return false, err
+	default:
+	}
+	t.Reset(time.Until(s.sent.Add(p.ps.sendTimeout)))
+	defer t.Stop()
+	select {
+	case ack := <-ok:
+		return ack != nil && ack.Duplicate, nil
+	case err := <-failed:
+		return false, err
+	case <-t.C:
+		return false, errPubAckTimeout
+	case <-s.ctx.Done():
+		return false, s.ctx.Err()
+	}
+}
+
+// finishAsync answers s, whose first attempt ended with dup and err: a
+// failure is retried as Send retries it (settle).
+func (p *producer) finishAsync(s asyncSend, dup bool, err error) {
+	err = p.settle(s.ctx, s.msg, s.id, p.ps.sendAttempts, dup, err)
+	p.endAsync(s, sendErr(err, s.msg.Header, s.key))
+}
+
+// endAsync gives s's room back and calls its done with err.
+func (p *producer) endAsync(s asyncSend, err error) {
+	<-p.room
+	s.done(err)
+	p.gate.Exit()
 }
 
 // headerTooLarge adds to err, JetStream's refusal of a header block over
@@ -150,9 +349,19 @@ func headerTooLarge(err error, h natsgo.Header, key []byte) error {
 // publish sends msg with up to attempts attempts for transient errors,
 // with back-off between them.
 func (p *producer) publish(ctx context.Context, msg *natsgo.Msg, id string, attempts int) error {
+	dup, err := p.publishOnce(ctx, msg, id)
+	return p.settle(ctx, msg, id, attempts, dup, err)
+}
+
+// settle is the outcome of a send of msg whose first attempt ended with
+// dup and err: the further attempts publish makes (up to attempts in
+// all) for a transient err, with back-off between them.
+func (p *producer) settle(ctx context.Context, msg *natsgo.Msg, id string, attempts int, dup bool, err error) error {
 	sent := false // an attempt went out and had no answer: it may have been stored
 	for attempt := 1; ; attempt++ {
-		dup, err := p.publishOnce(ctx, msg, id)
+		if attempt > 1 {
+			dup, err = p.publishOnce(ctx, msg, id)
+		}
 		if err != nil && unanswered(err) {
 			sent = true
 		}
@@ -231,8 +440,7 @@ var timers = sync.Pool{New: func() any {
 // that JetStream acknowledged it as a duplicate (its Nats-Msg-Id id within
 // the stream's duplicate window) and did not store it.
 func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) (dup bool, err error) {
-	ref := p.ref.Load()
-	fut, err := p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(ref.name), noPublishRetries)
+	fut, err := p.publishAsync(msg, id, nil)
 	if err != nil {
 		return false, errNotSent{err}
 	}
@@ -249,6 +457,17 @@ func (p *producer) publishOnce(ctx context.Context, msg *natsgo.Msg, id string) 
 	case <-ctx.Done():
 		return false, ctx.Err()
 	}
+}
+
+// publishAsync publishes msg once, with Nats-Msg-Id id to the
+// destination's stream, and returns its PubAck's future; stall, when not
+// nil, is its stall wait.
+func (p *producer) publishAsync(msg *natsgo.Msg, id string, stall jetstream.PublishOpt) (jetstream.PubAckFuture, error) {
+	name := p.ref.Load().name
+	if stall != nil {
+		return p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(name), noPublishRetries, stall)
+	}
+	return p.c.js.PublishMsgAsync(msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(name), noPublishRetries)
 }
 
 // reprovision looks the destination's stream up again and creates it if
@@ -357,7 +576,9 @@ func isPermanentPublish(err error, nc *natsgo.Conn) bool {
 }
 
 // Close stops accepting sends and waits, bounded by ctx, for the sends in
-// progress. It is idempotent.
+// progress, SendAsyncs until their done ran (each is answered even when
+// ctx ends first: within its send-timeout and attempts). It is
+// idempotent.
 func (p *producer) Close(ctx context.Context) error {
 	already, idle := p.gate.Close()
 	if already {
@@ -368,12 +589,14 @@ func (p *producer) Close(ctx context.Context) error {
 	// both chose at random, and a producer that had sent nothing reported
 	// sends still waiting at a shutdown whose time was spent.
 	if err := lifecycle.Wait(ctx, idle); err != nil {
-		go func() { // the sends end within their send-timeouts
+		go func() { // the sends end within their send-timeouts and attempts
 			<-idle
+			p.stopAsync()
 			p.c.js.CleanupPublisher()
 		}()
 		return fmt.Errorf("nats: close producer %s: sends still waiting for their PubAck: %w", p.binding, err)
 	}
+	p.stopAsync()
 	p.c.js.CleanupPublisher() // its reply subscription
 	return nil
 }

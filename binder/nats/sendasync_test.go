@@ -1,0 +1,379 @@
+package nats_test
+
+import (
+	"context"
+	"errors"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	natsbinder "github.com/streambind/streambind/binder/nats"
+	"github.com/streambind/streambind/binder/nats/natstest"
+	"github.com/streambind/streambind/stream"
+)
+
+// answers records the done calls of SendAsyncs numbered 0..n-1: each
+// one's calls and its last error.
+type answers struct {
+	calls []atomic.Int32
+	mu    sync.Mutex
+	errs  map[int]error
+	left  atomic.Int64
+	all   chan struct{}
+}
+
+func newAnswers(n int) *answers {
+	a := &answers{calls: make([]atomic.Int32, n), errs: map[int]error{}, all: make(chan struct{})}
+	a.left.Store(int64(n))
+	return a
+}
+
+// done is SendAsync's done of message i.
+func (a *answers) done(i int) func(error) {
+	return func(err error) {
+		if err != nil {
+			a.mu.Lock()
+			a.errs[i] = err
+			a.mu.Unlock()
+		}
+		if a.calls[i].Add(1) == 1 && a.left.Add(-1) == 0 {
+			close(a.all)
+		}
+	}
+}
+
+// wait waits for every message's done, failing after d; then checks
+// that none was called more than once.
+func (a *answers) wait(t *testing.T, d time.Duration) {
+	t.Helper()
+	select {
+	case <-a.all:
+	case <-time.After(d):
+		t.Fatalf("after %s, %d SendAsyncs not answered", d, a.left.Load())
+	}
+	a.once(t)
+}
+
+func (a *answers) once(t *testing.T) {
+	t.Helper()
+	for i := range a.calls {
+		if n := a.calls[i].Load(); n > 1 {
+			t.Errorf("message %d: done called %d times", i, n)
+		}
+	}
+}
+
+func (a *answers) failed() map[int]error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := make(map[int]error, len(a.errs))
+	for i, err := range a.errs {
+		out[i] = err
+	}
+	return out
+}
+
+// asyncProducer binds a producer of dest on b as a stream.AsyncProducer.
+func asyncProducer(t *testing.T, b stream.Binder, dest string, ext map[string]any) stream.AsyncProducer {
+	t.Helper()
+	p := bindProducer(t, b, stream.ProducerSpec{Destination: dest, Extension: ext})
+	ap, ok := p.(stream.AsyncProducer)
+	if !ok {
+		t.Fatalf("the NATS producer (%T) is not a stream.AsyncProducer", p)
+	}
+	return ap
+}
+
+// storedIDs reads dest's stream on the shared server from its start and
+// returns the id header of each message, in stream order.
+func storedIDs(t *testing.T, dest string) []string {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	js := jsAt(t, natstest.URL())
+	s, err := js.Stream(ctx, natsbinder.StreamName(dest))
+	if err != nil {
+		t.Fatal(err)
+	}
+	info, err := s.Info(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := int(info.State.Msgs)
+	if n == 0 {
+		return nil
+	}
+	c, err := s.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := make([]string, 0, n)
+	for len(ids) < n {
+		batch, err := c.Fetch(min(n-len(ids), 500), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := 0
+		for m := range batch.Messages() {
+			ids = append(ids, m.Headers().Get(idHeader))
+			got++
+		}
+		if err := batch.Error(); err != nil {
+			t.Fatal(err)
+		}
+		if got == 0 {
+			t.Fatalf("read %d of %d messages of the stream", len(ids), n)
+		}
+	}
+	return ids
+}
+
+func asyncID(i int) string { return "a-" + strconv.Itoa(i) }
+
+// TestSendAsyncOrder: 2,000 SendAsyncs from one goroutine are each
+// answered once, with nil, and stored in call order.
+func TestSendAsyncOrder(t *testing.T) {
+	t.Parallel()
+	b, _ := shared(t, nil)
+	dest := unique(t, "async-order")
+	p := asyncProducer(t, b, dest, nil)
+	const n = 2000
+	a := newAnswers(n)
+	ctx := context.Background()
+	for i := range n {
+		p.SendAsync(ctx, msg(asyncID(i)), a.done(i))
+	}
+	a.wait(t, 30*time.Second)
+	if f := a.failed(); len(f) > 0 {
+		t.Fatalf("%d SendAsyncs failed, e.g. %v", len(f), anyOf(f))
+	}
+	ids := storedIDs(t, dest)
+	if len(ids) != n {
+		t.Fatalf("%d messages stored, want %d", len(ids), n)
+	}
+	for i, id := range ids {
+		if id != asyncID(i) {
+			t.Fatalf("stored message %d is %s, want %s (SendAsyncs of one goroutine stored out of order)", i, id, asyncID(i))
+		}
+	}
+}
+
+func anyOf(m map[int]error) error {
+	for _, err := range m {
+		return err
+	}
+	return nil
+}
+
+// proxiedShared returns a binder on the shared server reached through a
+// loopback proxy of the test's own, whose streams are deleted when the
+// test ends, and the proxy.
+func proxiedShared(t *testing.T, env map[string]any) (stream.Binder, *holeProxy) {
+	t.Helper()
+	natstest.Require(t)
+	u, err := url.Parse(natstest.URL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	px := newHoleProxy(t, u.Host)
+	e := map[string]any{"reconnect-initial-interval": "20ms", "reconnect-max-interval": "200ms", "reconnect-stable-interval": "100ms"}
+	for k, v := range env {
+		e[k] = v
+	}
+	b := tracked{newBinder(t, px.url(), e), newStreams(t, natstest.URL())}
+	closeBinder(t, b)
+	return b, px
+}
+
+// TestSendAsyncConnectionCutLosesNothing: the producer's connection is
+// cut twice while one goroutine makes 3,000 SendAsyncs. Each is answered
+// once; the ones whose PubAck the cut lost are retried (as Send retries)
+// and succeed, so every message is stored, and none twice (Nats-Msg-Id).
+func TestSendAsyncConnectionCutLosesNothing(t *testing.T) {
+	t.Parallel()
+	b, px := proxiedShared(t, nil)
+	dest := unique(t, "async-cut")
+	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "2s"})
+	const n = 3000
+	a := newAnswers(n)
+	ctx := context.Background()
+	for i := range n {
+		if i == n/3 || i == 2*n/3 {
+			px.cut()
+		}
+		p.SendAsync(ctx, msg(asyncID(i)), a.done(i))
+		if i%100 == 0 {
+			time.Sleep(5 * time.Millisecond) // spread the sends over the cuts' reconnects
+		}
+	}
+	a.wait(t, 60*time.Second)
+	failed := a.failed()
+	ids := storedIDs(t, dest)
+	count := map[string]int{}
+	for _, id := range ids {
+		count[id]++
+	}
+	for id, c := range count {
+		if c > 1 {
+			t.Errorf("%s stored %d times", id, c)
+		}
+	}
+	for i := range n {
+		if _, bad := failed[i]; !bad && count[asyncID(i)] == 0 {
+			t.Errorf("message %d answered nil but not stored", i)
+		}
+	}
+	t.Logf("%d stored, %d failed", len(ids), len(failed))
+	if len(failed) > 0 {
+		t.Errorf("%d SendAsyncs failed across two brief cuts (send-attempts 10), e.g. %v", len(failed), anyOf(failed))
+	}
+}
+
+// TestSendAsyncCloseWithAcksOutstanding: Close right after SendAsyncs
+// returns once every one of them is answered; a SendAsync after Close
+// gets stream.ErrClosed.
+func TestSendAsyncCloseWithAcksOutstanding(t *testing.T) {
+	t.Parallel()
+	b, _ := shared(t, nil)
+	dest := unique(t, "async-close")
+	p := asyncProducer(t, b, dest, nil)
+	const n = 1000
+	a := newAnswers(n)
+	for i := range n {
+		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := p.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if left := a.left.Load(); left != 0 {
+		t.Fatalf("Close returned with %d SendAsyncs unanswered", left)
+	}
+	a.once(t)
+	if f := a.failed(); len(f) > 0 {
+		t.Errorf("%d failed, e.g. %v", len(f), anyOf(f))
+	}
+	var after error
+	answered := false
+	p.SendAsync(context.Background(), msg("late"), func(err error) { after, answered = err, true })
+	if !answered || !errors.Is(after, stream.ErrClosed) {
+		t.Errorf("SendAsync after Close: answered %v, %v; want stream.ErrClosed at once", answered, after)
+	}
+}
+
+// TestSendAsyncCloseBoundedWhileAcksLost: with the PubAcks lost (the
+// connection black-holed), Close returns when its ctx ends, and every
+// SendAsync is still answered, once, with an error, after send-timeout
+// and send-attempts.
+func TestSendAsyncCloseBoundedWhileAcksLost(t *testing.T) {
+	t.Parallel()
+	b, px := proxiedShared(t, nil)
+	dest := unique(t, "async-close-lost")
+	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "300ms", "send-attempts": 2})
+	px.blackhole(true)
+	t.Cleanup(func() { px.blackhole(false); px.cut() })
+	const n = 200
+	a := newAnswers(n)
+	for i := range n {
+		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if err := p.Close(ctx); err == nil {
+		t.Error("Close with every PubAck lost returned nil before its sends were answered")
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Errorf("Close took %s with a 100ms context", d)
+	}
+	a.wait(t, 20*time.Second)
+	if f := a.failed(); len(f) != n {
+		t.Errorf("%d of %d SendAsyncs without a PubAck failed, want all", len(f), n)
+	}
+}
+
+// TestSendAsyncWaitsForRoomBoundedByCtx: with 4,096 SendAsyncs
+// unanswered (their PubAcks lost), the next SendAsync waits for room
+// until its ctx ends and done gets ctx's error.
+func TestSendAsyncWaitsForRoomBoundedByCtx(t *testing.T) {
+	t.Parallel()
+	b, px := proxiedShared(t, nil)
+	dest := unique(t, "async-room")
+	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "3s", "send-attempts": 1})
+	px.blackhole(true)
+	t.Cleanup(func() { px.blackhole(false); px.cut() })
+	const window = 4096
+	a := newAnswers(window)
+	for i := range window {
+		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	var (
+		got      error
+		answered atomic.Bool
+	)
+	start := time.Now()
+	p.SendAsync(ctx, msg("one-too-many"), func(err error) { got = err; answered.Store(true) })
+	took := time.Since(start)
+	if !answered.Load() || !errors.Is(got, context.DeadlineExceeded) {
+		t.Errorf("SendAsync over the window: answered %v with %v; want ctx's error", answered.Load(), got)
+	}
+	if took < 250*time.Millisecond || took > 2*time.Second {
+		t.Errorf("SendAsync over the window returned after %s; want it to wait for room until its 300ms ctx ended", took)
+	}
+	a.wait(t, 20*time.Second)
+	if f := a.failed(); len(f) != window {
+		t.Errorf("%d of %d SendAsyncs without a PubAck failed, want all", len(f), window)
+	}
+}
+
+// TestSendAsyncRefusals: what Send refuses for good, SendAsync's done
+// gets as a permanent error: a message over the server's max_payload, a
+// header NATS cannot carry; a ctx ended before the call fails it unsent.
+func TestSendAsyncRefusals(t *testing.T) {
+	t.Parallel()
+	b, _ := shared(t, nil)
+	dest := unique(t, "async-refused")
+	p := asyncProducer(t, b, dest, nil)
+	answer := func(ctx context.Context, m stream.Envelope) error {
+		t.Helper()
+		ch := make(chan error, 2)
+		p.SendAsync(ctx, m, func(err error) { ch <- err })
+		select {
+		case err := <-ch:
+			return err
+		case <-time.After(10 * time.Second):
+			t.Fatal("SendAsync not answered within 10s")
+			return nil
+		}
+	}
+	big := msg("big")
+	big.Payload = []byte(strings.Repeat("x", 8<<20))
+	if err := answer(context.Background(), big); err == nil || !stream.IsPermanent(err) {
+		t.Errorf("SendAsync of 8 MiB: %v; want a permanent error", err)
+	}
+	bad := msg("bad-header")
+	bad.Headers["Nats-Msg-Id"] = "mine"
+	if err := answer(context.Background(), bad); err == nil || !stream.IsPermanent(err) {
+		t.Errorf("SendAsync with a Nats- header: %v; want a permanent error", err)
+	}
+	ended, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := answer(ended, msg("ended")); !errors.Is(err, context.Canceled) {
+		t.Errorf("SendAsync with an ended ctx: %v; want ctx's error", err)
+	}
+	if err := answer(context.Background(), msg("fine")); err != nil {
+		t.Errorf("SendAsync after the refusals: %v", err)
+	}
+	if ids := storedIDs(t, dest); len(ids) != 1 || ids[0] != "fine" {
+		t.Errorf("stored %v, want [fine]", ids)
+	}
+}
