@@ -169,16 +169,25 @@ func concurrently(b *testing.B, n int, send func() error) span {
 //   - raw-window: one goroutine publishing asynchronously with a window of
 //     benchWindow unacknowledged messages, waiting only at the end: the
 //     ceiling of nats.go, which no API that confirms each send reaches.
+//   - binder-async: one goroutine calling SendAsync (pipelined processing's
+//     way) b.N times, its done counting the answers, waiting for every
+//     one at the end: raw-window's shape through the binder (its own window
+//     of 4,096 unanswered sends rather than benchWindow).
 //
 // Every message carries what the binder puts on the wire (contentType and
 // id headers, Nats-Msg-Id, Nats-Expected-Stream).
 func BenchmarkNATSPublish(b *testing.B) {
 	_, js := rawJS(b)
 	rawDest, winDest, binDest := benchStream(b, js, "pub.raw"), benchStream(b, js, "pub.win"), benchStream(b, js, "pub.binder")
+	asyncDest := benchStream(b, js, "pub.async")
 	rawName := natsbinder.StreamName(rawDest)
 	bd := newBinder(b, natstest.URL(), nil)
 	closeBinder(b, bd)
 	p, err := bd.BindProducer(context.Background(), stream.ProducerSpec{Binding: "b-out-0", Destination: binDest, ContentType: "application/json"})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ap, err := bd.BindProducer(context.Background(), stream.ProducerSpec{Binding: "b-out-1", Destination: asyncDest, ContentType: "application/json"})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -211,7 +220,44 @@ func BenchmarkNATSPublish(b *testing.B) {
 			rawPublish(b, js, winDest, n)
 			return span{time.Since(start), bindertest.CPUTime() - c0}
 		}},
+		side{"binder-async", func(n int) span {
+			return sendAsync(b, ap.(stream.AsyncProducer), n)
+		}},
 	)
+}
+
+// sendAsync calls p.SendAsync n times from one goroutine and waits for
+// every answer; an error fails the benchmark.
+func sendAsync(b *testing.B, p stream.AsyncProducer, n int) span {
+	var (
+		left   atomic.Int64
+		failed atomic.Pointer[error]
+	)
+	all := make(chan struct{})
+	left.Store(int64(n))
+	done := func(err error) {
+		if err != nil {
+			failed.CompareAndSwap(nil, &err)
+		}
+		if left.Add(-1) == 0 {
+			close(all)
+		}
+	}
+	ctx := context.Background()
+	c0, start := bindertest.CPUTime(), time.Now()
+	for range n {
+		p.SendAsync(ctx, stream.Envelope{Payload: benchPayload}, done)
+	}
+	select {
+	case <-all:
+	case <-time.After(time.Minute):
+		b.Fatalf("%d SendAsyncs unanswered after a minute", left.Load())
+	}
+	sp := span{time.Since(start), bindertest.CPUTime() - c0}
+	if err := failed.Load(); err != nil {
+		b.Fatal(*err)
+	}
+	return sp
 }
 
 // BenchmarkNATSConsume: a durable pull consumer reading messages already
