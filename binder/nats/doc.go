@@ -176,6 +176,24 @@
 // first), so "no stream answering" is seen at once, whatever the
 // send-timeout.
 //
+// SendAsync (stream.AsyncProducer: an output of a function binding
+// processed pipelined, consumer.max-in-flight above 1) makes the same
+// checks as Send, with the same permanent errors, publishes the message
+// on the caller's goroutine and returns; the producer's one goroutine
+// waiting for PubAcks takes them in publish order, each within
+// send-timeout of its publish, and calls done with what Send would have
+// returned. Messages passed one after another from one goroutine are
+// stored in that order (per partition subject) while nothing fails. A
+// transient failure is retried as Send retries it (send-attempts,
+// back-off, the stream provisioned again) on a goroutine of its own, after
+// the messages published after it: such a message can be stored after
+// messages sent after it (once only, within the duplicate-window). At
+// most 4,096 SendAsyncs of a producer are unanswered (the JetStream
+// context's pending PubAcks): SendAsync then waits for room, bounded by
+// its ctx, whose error done gets (the message not sent). Close waits,
+// bounded by its ctx, until every done was called; each is called once,
+// also after Close's ctx ended (within its send-timeout and attempts).
+//
 // A message with an scst_partition header n (the core sets it on a
 // partitioned binding) is published to <destination>.<n>, others to
 // <destination>. Headers become NATS headers one to one; contentType is
