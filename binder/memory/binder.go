@@ -288,39 +288,35 @@ type producer struct {
 // (see [destination.send]). A message without an id header gets one, and
 // one without a contentType header gets the binding's, as on the wire
 // binders (an idempotent consumer keys on the id by default; a
-// Message[T]'s headers show both): that costs a copy of the headers (or a
-// new map) and the id's string. A caller's id and contentType are kept.
+// Message[T]'s headers show both). They are kept beside the message's
+// headers (stamp), not written into a copy of them: a consumer reads them
+// as headers either way. A caller's id and contentType are kept, and its
+// map is not modified.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if p.closed.Load() {
 		return fmt.Errorf("memory: send to %q: producer %w", p.d.name, stream.ErrClosed)
 	}
-	switch {
-	case len(m.Headers) == 0: // a supplier's or function's payload, usually
-		if p.contentType == "" {
-			m.Headers = stream.Headers{stream.HeaderID: p.ids.Next()}
-		} else {
-			m.Headers = stream.Headers{stream.HeaderID: p.ids.Next(), stream.HeaderContentType: p.contentType}
+	var st stamp
+	if id, ok := m.Headers[stream.HeaderID]; id == "" {
+		if ok { // an empty id header would hide the stamped one
+			m.Headers = withoutEmpty(m.Headers, stream.HeaderID)
 		}
-	case m.Headers[stream.HeaderID] == "" || (p.contentType != "" && m.Headers[stream.HeaderContentType] == ""):
-		m.Headers = p.stamp(m.Headers)
+		st.id = p.ids.Next()
 	}
-	return p.d.send(ctx, m)
+	if ct, ok := m.Headers[stream.HeaderContentType]; ct == "" && p.contentType != "" {
+		if ok {
+			m.Headers = withoutEmpty(m.Headers, stream.HeaderContentType)
+		}
+		st.contentType = p.contentType
+	}
+	return p.d.sendStamped(ctx, m, st)
 }
 
-// stamp returns a copy of h with the id and contentType headers it lacks;
-// h itself is the caller's and is not modified.
-func (p *producer) stamp(h stream.Headers) stream.Headers {
-	c := make(stream.Headers, len(h)+2)
-	for k, v := range h {
-		c[k] = v
-	}
-	if c[stream.HeaderID] == "" {
-		c[stream.HeaderID] = p.ids.Next()
-	}
-	if c[stream.HeaderContentType] == "" && p.contentType != "" {
-		c[stream.HeaderContentType] = p.contentType
-	}
+// withoutEmpty returns a copy of h without header k (h is the caller's).
+func withoutEmpty(h stream.Headers, k string) stream.Headers {
+	c := h.Clone()
+	delete(c, k)
 	return c
 }
 

@@ -316,7 +316,14 @@ func (d *destination) removeLocked(g *group) {
 // space. It does not allocate unless env goes to several groups and has
 // headers.
 func (d *destination) send(ctx context.Context, env stream.Envelope) error {
-	_, err := d.sendStored(ctx, env)
+	_, err := d.sendStored(ctx, env, stamp{})
+	return err
+}
+
+// sendStamped is send of a message to which a producer adds the headers
+// st (see [stamp]).
+func (d *destination) sendStamped(ctx context.Context, env stream.Envelope, st stamp) error {
+	_, err := d.sendStored(ctx, env, st)
 	return err
 }
 
@@ -325,7 +332,7 @@ func (d *destination) send(ctx context.Context, env stream.Envelope) error {
 // of the store (the destination had none, or only ones that do not store
 // it: an anonymous consumer's that had just ended, or an anonymous
 // partitioned consumer's of another partition), so it went to nobody.
-func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stored bool, err error) {
+func (d *destination) sendStored(ctx context.Context, env stream.Envelope, st stamp) (stored bool, err error) {
 	b := d.broker
 	if b.closed.Load() {
 		return false, fmt.Errorf("memory: send to %q: %w", d.name, stream.ErrClosed)
@@ -334,6 +341,7 @@ func (d *destination) sendStored(ctx context.Context, env stream.Envelope) (stor
 		return false, fmt.Errorf("memory: send to %q: %w", d.name, err)
 	}
 	it := item{env: store(env), seq: d.seq.Add(1), ts: time.Now().UnixMilli(), part: -1}
+	it.env.stamp = st
 	if p, ok := parsePartition(env.Headers[stream.HeaderPartition]); ok {
 		it.part, it.route, it.hasRoute = p, mix32(uint32(p)), true
 	} else if len(env.Key) > 0 {

@@ -369,56 +369,66 @@ func (r *run) takeLocked(w int, buf []item, limit int) []item {
 // process hands items to the handler and carries out its verdict; it
 // returns the items to put back at the front of the queue (see
 // completeLocked).
-func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
-	c := r.c
-	var err error
-	if c.batch > 0 {
-		envs = envs[:0]
-		for i := range items {
-			envs = append(envs, c.envelope(&items[i]))
-		}
-		// A message taken from the queue needs no ack: of the messages
-		// the core settles early (stream.BatchSettler) the handled ones
-		// are only left out of what the outcome settles (not put back on
-		// a Nak or an interrupted Stop, not dead-lettered), and the ones
-		// that failed for good are dead-lettered (or dropped) at once, as
-		// term does at the end; one whose dead letter could not be sent
-		// is put back, ahead of what the outcome puts back.
-		var early []item
-		ctx, prefix := batchprefix.New(r.ctx, len(items), func(from, to int, outcome error) error {
-			if outcome == nil {
-				return nil
-			}
-			left := r.term(items[from:to], outcome)
-			early = append(early, left...)
-			if len(left) > 0 {
-				return errors.New("memory: a dead letter could not be sent; the message is put back")
-			}
-			return nil
-		})
-		var k int
-		k, err = prefix.Rest(callBatch(ctx, c.spec.BatchHandler, envs))
-		clear(envs)
-		items = items[k:]
-		if len(early) > 0 {
-			defer func() {
-				if len(requeue) == 0 {
-					r.holdBack()
-				}
-				requeue = append(early, requeue...)
-			}()
-		}
-	} else {
-		err = call(r.ctx, c.spec.Handler, c.envelope(&items[0]))
+func (r *run) process(items []item, envs []stream.Envelope) []item {
+	if r.c.batch > 0 {
+		return r.processBatch(items, envs)
 	}
-	var bo *stream.BatchOutcome
+	// Apart from the batch path, whose closures would move this call's
+	// variables to the heap: two allocations a message.
+	return r.settle(items, call(r.ctx, r.c.spec.Handler, r.c.envelope(&items[0])))
+}
+
+// processBatch is process in batch mode.
+func (r *run) processBatch(items []item, envs []stream.Envelope) (requeue []item) {
+	c := r.c
+	envs = envs[:0]
+	for i := range items {
+		envs = append(envs, c.envelope(&items[i]))
+	}
+	// A message taken from the queue needs no ack: of the messages
+	// the core settles early (stream.BatchSettler) the handled ones
+	// are only left out of what the outcome settles (not put back on
+	// a Nak or an interrupted Stop, not dead-lettered), and the ones
+	// that failed for good are dead-lettered (or dropped) at once, as
+	// term does at the end; one whose dead letter could not be sent
+	// is put back, ahead of what the outcome puts back.
+	var early []item
+	ctx, prefix := batchprefix.New(r.ctx, len(items), func(from, to int, outcome error) error {
+		if outcome == nil {
+			return nil
+		}
+		left := r.term(items[from:to], outcome)
+		early = append(early, left...)
+		if len(left) > 0 {
+			return errors.New("memory: a dead letter could not be sent; the message is put back")
+		}
+		return nil
+	})
+	k, err := prefix.Rest(callBatch(ctx, c.spec.BatchHandler, envs))
+	clear(envs)
+	items = items[k:]
+	if len(early) > 0 {
+		defer func() {
+			if len(requeue) == 0 {
+				r.holdBack()
+			}
+			requeue = append(early, requeue...)
+		}()
+	}
+	return r.settle(items, err)
+}
+
+// settle carries out the handler's verdict err on items and returns the
+// items to put back (see process).
+func (r *run) settle(items []item, err error) (requeue []item) {
+	c := r.c
 	switch {
 	case err == nil: // Ack
-	case c.batch > 0 && r.ctx.Err() == nil && errors.As(err, &bo):
+	case c.batch > 0 && r.ctx.Err() == nil && batchOutcome(err) != nil:
 		// Each message by its own outcome: the handled ones acknowledged,
 		// the failed ones dead-lettered or dropped, those from NakFrom on
 		// put back.
-		j := bo.NakFrom()
+		j := batchOutcome(err).NakFrom()
 		requeue = items[j:]
 		if left := r.term(items[:j], err); len(left) > 0 {
 			requeue = items[j-len(left):]
@@ -440,9 +450,21 @@ func (r *run) process(items []item, envs []stream.Envelope) (requeue []item) {
 	return requeue
 }
 
-// envelope returns the message of it as the handler gets it: as sent
-// (Send wrote the id and contentType headers it lacked), with how it was
-// received (doc.go: a Received the sender gave keeps its fields).
+// batchOutcome returns the stream.BatchOutcome in err's chain, or nil.
+func batchOutcome(err error) *stream.BatchOutcome {
+	var bo *stream.BatchOutcome
+	if errors.As(err, &bo) {
+		return bo
+	}
+	return nil
+}
+
+// envelope returns the message of it as the handler gets it: as sent,
+// with the id and contentType headers Send gave it (stamp), and how it
+// was received (doc.go: a Received the sender gave keeps its fields). A
+// handler bound with LazyHeaders reads the stamped headers through the
+// envelope's lazy headers (it, the worker's, stays put until the message
+// is settled); every other gets them in Headers.
 func (c *consumer) envelope(it *item) stream.Envelope {
 	s := &it.env
 	if s.given != nil {
@@ -452,7 +474,15 @@ func (c *consumer) envelope(it *item) stream.Envelope {
 	if it.part >= 0 && c.spec.Consumer.Partitioned {
 		rc.Partition, rc.HasPartition = int(it.part), true
 	}
-	return stream.Envelope{Payload: s.Payload, Headers: s.Headers, Key: s.Key, NativeHeaders: s.NativeHeaders, Received: rc}
+	env := stream.Envelope{Payload: s.Payload, Headers: s.Headers, Key: s.Key, NativeHeaders: s.NativeHeaders, Received: rc}
+	switch {
+	case s.stamp == (stamp{}):
+	case c.spec.LazyHeaders && c.batch == 0:
+		env.SetLazyHeaders(&s.stamp)
+	default:
+		env.Headers = s.headers()
+	}
+	return env
 }
 
 // givenEnvelope is envelope of a message sent with a Received (doc.go).
@@ -546,7 +576,7 @@ func (r *run) term(items []item, herr error) []item {
 // deadLetter sends it to the DLQ with the dead-letter headers.
 func (r *run) deadLetter(it *item, herr error) error {
 	c := r.c
-	h := stream.DeadLetterHeaders(it.env.Headers, herr)
+	h := stream.DeadLetterHeaders(it.env.headers(), herr)
 	h[stream.HeaderOriginalTopic] = c.destName
 	part := "0"
 	if it.part >= 0 {
@@ -554,7 +584,7 @@ func (r *run) deadLetter(it *item, herr error) error {
 	}
 	h[stream.HeaderOriginalPartition] = part
 	h[stream.HeaderOriginalTimestamp] = strconv.FormatInt(it.ts, 10)
-	stored, err := c.dlq.sendStored(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key})
+	stored, err := c.dlq.sendStored(r.ctx, stream.Envelope{Payload: it.env.Payload, Headers: h, Key: it.env.Key}, stamp{})
 	if err == nil && !stored {
 		// Counted from the store itself: a group bound while the dead
 		// letter was on its way got it, and it is not counted lost.

@@ -1,6 +1,10 @@
 package memory
 
-import "github.com/streambind/streambind/stream"
+import (
+	"maps"
+
+	"github.com/streambind/streambind/stream"
+)
 
 // item is a message in a queue.
 type item struct {
@@ -28,6 +32,61 @@ type stored struct {
 	Key           []byte
 	NativeHeaders map[string]any
 	given         *stream.Received
+	// stamp is the id and contentType headers the producer gave a message
+	// sent without them, kept beside Headers (the sender's map, never
+	// modified) rather than in a copy of them: see [stored.headers].
+	stamp stamp
+}
+
+// stamp is the headers a producer adds to a message sent without an id or
+// a contentType header. Kept apart from the sender's headers, they cost a
+// consumer bound with stream.ConsumerSpec.LazyHeaders (the App's payload
+// consumers) no map a message: it reads them through the envelope's lazy
+// headers (a *stamp, stream.LazyHeaders); every other reader gets them in
+// a map (stored.headers). Both headers of a message sent without headers
+// were two allocations a hop (a map and its slot group), half of the
+// in-process pipeline's allocations.
+type stamp struct{ id, contentType string }
+
+// Lookup implements [stream.LazyHeaders].
+func (s *stamp) Lookup(k string) (string, bool) {
+	switch {
+	case k == stream.HeaderID && s.id != "":
+		return s.id, true
+	case k == stream.HeaderContentType && s.contentType != "":
+		return s.contentType, true
+	}
+	return "", false
+}
+
+// Load implements [stream.LazyHeaders].
+func (s *stamp) Load() stream.Headers {
+	if *s == (stamp{}) {
+		return nil
+	}
+	return s.into(make(stream.Headers, 2))
+}
+
+// into adds the stamped headers to h and returns it.
+func (s *stamp) into(h stream.Headers) stream.Headers {
+	if s.id != "" {
+		h[stream.HeaderID] = s.id
+	}
+	if s.contentType != "" {
+		h[stream.HeaderContentType] = s.contentType
+	}
+	return h
+}
+
+// headers returns every header of s: the sender's, and the stamped ones in
+// a new map when there are any (the sender's map is not modified).
+func (s *stored) headers() stream.Headers {
+	if s.stamp == (stamp{}) {
+		return s.Headers
+	}
+	h := make(stream.Headers, len(s.Headers)+2)
+	maps.Copy(h, s.Headers)
+	return s.stamp.into(h)
 }
 
 // store returns env as a queue holds it. A Received it carries costs an
@@ -41,9 +100,10 @@ func store(env stream.Envelope) stored {
 	return s
 }
 
-// envelope returns s as an Envelope, with the Received the sender gave.
+// envelope returns s as an Envelope, with the Received the sender gave and
+// every header in Headers.
 func (s *stored) envelope() stream.Envelope {
-	env := stream.Envelope{Payload: s.Payload, Headers: s.Headers, Key: s.Key, NativeHeaders: s.NativeHeaders}
+	env := stream.Envelope{Payload: s.Payload, Headers: s.headers(), Key: s.Key, NativeHeaders: s.NativeHeaders}
 	if s.given != nil {
 		env.Received = *s.given
 	}

@@ -29,7 +29,8 @@ func (bd *Binder) DelayedRetries(spec stream.ConsumerSpec) error {
 // so that a long delay does not keep them in memory after Close.
 func (r *run) retryLater(it item, dr *stream.DelayedRetry) {
 	g := r.g
-	it.env.Headers = dr.Headers
+	it.env.Headers = dr.Headers // every header, the stamped ones included
+	it.env.stamp = stamp{}
 	stream.MarkRetryDelivery(it.env.Headers) // its attempts count (only) when it comes back
 	g.mu.Lock()
 	defer g.mu.Unlock()

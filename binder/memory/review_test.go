@@ -11,12 +11,12 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// blockedSenders counts goroutines waiting in the broker's send.
+// blockedSenders counts goroutines waiting in the broker's send (sendStored).
 func blockedSenders() int {
 	buf := make([]byte, 1<<20)
 	n := 0
 	for _, g := range strings.Split(string(buf[:runtime.Stack(buf, true)]), "\n\n") {
-		if strings.Contains(g, "memory.(*destination).send(") && strings.Contains(g, "[select") {
+		if strings.Contains(g, "memory.(*destination).sendStored(") && strings.Contains(g, "[select") {
 			n++
 		}
 	}
