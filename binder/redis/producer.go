@@ -37,10 +37,17 @@ type producer struct {
 	backoff     dispatch.Backoff
 
 	queue chan *sendReq
-	stopC chan struct{}
-	wg    sync.WaitGroup
-	// exited is closed once every flusher returned: a send still queued
-	// then is never written (see send).
+	// ordered is the queue of the ordered lane: SendAsync's requests, and
+	// a Send's while SendAsyncs are unanswered (asyncOut), written by one
+	// goroutine one pipeline at a time (see orderedWriter).
+	ordered chan *sendReq
+	// asyncOut counts the SendAsyncs whose done has not been called.
+	asyncOut atomic.Int64
+	stopC    chan struct{}
+	wg       sync.WaitGroup
+	// exited is closed once every flusher (the ordered lane's writer
+	// included) returned: a send still queued then is never written (see
+	// send, SendAsync).
 	exited chan struct{}
 	once   sync.Once
 	// writing counts the sends a flusher took from the queue to write and
@@ -70,16 +77,20 @@ type producer struct {
 // reqPool recycles the requests of sends that received their answer.
 var reqPool = sync.Pool{New: func() any { return &sendReq{done: make(chan error, 1)} }}
 
-// sendReq is one Send waiting for its XADD.
+// sendReq is one Send or SendAsync waiting for its XADD.
 type sendReq struct {
 	ctx  context.Context
 	key  string
 	args []any      // the whole XADD command, built by Send (see xaddHead)
-	done chan error // capacity 1
+	done chan error // a Send's answer; capacity 1
+	// cb is SendAsync's done (nil for a Send): the request's answer is
+	// passed to it instead of done (see reply).
+	cb func(error)
 }
 
 var (
 	_ stream.Producer             = (*producer)(nil)
+	_ stream.AsyncProducer        = (*producer)(nil)
 	_ stream.BindingHealthChecker = (*producer)(nil)
 )
 
@@ -99,15 +110,17 @@ func (bd *Binder) newProducer(spec stream.ProducerSpec, ps producerSettings, c *
 		log:         log,
 		backoff:     dispatch.Backoff{Initial: 50 * time.Millisecond, Max: time.Second},
 		queue:       make(chan *sendReq, 4*ps.batchSize),
+		ordered:     make(chan *sendReq, 4*ps.batchSize),
 		stopC:       make(chan struct{}),
 		exited:      make(chan struct{}),
 		ids:         msgid.New(uuid.NewString()),
 	}
 	p.baseHead = p.xaddHead(p.base)
-	p.wg.Add(flushers)
+	p.wg.Add(flushers + 1)
 	for range flushers {
 		go p.flusher()
 	}
+	go p.orderedWriter()
 	go func() { p.wg.Wait(); close(p.exited) }()
 	return p
 }
@@ -138,7 +151,9 @@ func (p *producer) keyOf(m stream.Envelope) string {
 // written together, in pipelines. Errors no retry can fix (a message over
 // max-message-size, a key that is not a stream, an ACL refusal) are
 // permanent; lost connections and busy or loading servers are retried up
-// to send-attempts times with back-off.
+// to send-attempts times with back-off. While SendAsyncs of the producer
+// are unanswered, a Send goes behind them, through their ordered lane
+// (see SendAsync): SendAsync(m1) then Send(m2) stores m1 before m2.
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if !p.gate.Enter() {
@@ -154,38 +169,28 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 // waits for its answer or their exit (then: stream.ErrClosed), never for
 // ever.
 func (p *producer) send(ctx context.Context, m stream.Envelope) error {
-	var ct, id string
-	if m.Headers[stream.HeaderContentType] == "" {
-		ct = p.contentType
+	req, err := p.request(ctx, m)
+	if err != nil {
+		return err
 	}
-	if m.Headers[stream.HeaderID] == "" {
-		id = p.ids.Next()
+	q := p.queue
+	if p.asyncOut.Load() > 0 {
+		q = p.ordered // behind the caller's SendAsyncs
 	}
-	if n := encodedSize(m, ct, id); n > p.bd.st.maxMessageSize {
-		return stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
-	}
-	req := reqPool.Get().(*sendReq)
-	req.ctx, req.key = ctx, p.keyOf(m)
-	head := p.baseHead
-	if req.key != p.base {
-		head = p.xaddHead(req.key)
-	}
-	req.args = encodeInto(append(make([]any, 0, len(head)+2*len(m.Headers)+8), head...), m, ct, id)
 	// Queued without a select when there is room (cheaper, once for every
 	// send); the waits also end when the flushers exited.
 	done := ctx.Done()
 	select {
-	case p.queue <- req:
+	case q <- req:
 	default:
 		select {
-		case p.queue <- req:
+		case q <- req:
 		case <-done:
 			return fmt.Errorf("redis: send to %s: %w", req.key, ctx.Err())
 		case <-p.exited:
 			return fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed)
 		}
 	}
-	var err error
 	if done == nil {
 		select {
 		case err = <-req.done:
@@ -210,6 +215,95 @@ func (p *producer) send(ctx context.Context, m stream.Envelope) error {
 	*req = sendReq{done: req.done}
 	reqPool.Put(req) // the flusher is done with it
 	return err
+}
+
+// request returns m's request, its whole XADD built, or the permanent
+// error of a message over max-message-size.
+func (p *producer) request(ctx context.Context, m stream.Envelope) (*sendReq, error) {
+	var ct, id string
+	if m.Headers[stream.HeaderContentType] == "" {
+		ct = p.contentType
+	}
+	if m.Headers[stream.HeaderID] == "" {
+		id = p.ids.Next()
+	}
+	if n := encodedSize(m, ct, id); n > p.bd.st.maxMessageSize {
+		return nil, stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
+	}
+	req := reqPool.Get().(*sendReq)
+	req.ctx, req.key = ctx, p.keyOf(m)
+	head := p.baseHead
+	if req.key != p.base {
+		head = p.xaddHead(req.key)
+	}
+	req.args = encodeInto(append(make([]any, 0, len(head)+2*len(m.Headers)+8), head...), m, ct, id)
+	return req, nil
+}
+
+// SendAsync is Send without waiting for Redis's answer
+// (stream.AsyncProducer, pipelined processing): it builds m's XADD as
+// Send does (same checks: a message over max-message-size fails at once,
+// permanently; a closed producer with stream.ErrClosed), queues it on the
+// producer's ordered lane and returns; done gets what Send would have
+// returned, on the lane's goroutine (or the caller's, for a message
+// refused before it was queued).
+//
+// The ordered lane is one goroutine that writes one pipeline at a time
+// (up to batch-size XADDs, what is queued when the previous pipeline was
+// answered) and retries that pipeline's transiently failed XADDs, with
+// back-off, up to send-attempts, before it writes the next: messages
+// passed one after another from one goroutine are stored in that order
+// per stream, also across a lost connection or a busy or loading server
+// (a retried XADD whose first reply was lost may be stored twice, the
+// copy after the original). A message that failed for good (a permanent
+// error, send-attempts used up, its ctx ended) may be followed by later
+// ones. (A transient refusal of one XADD of a pipeline whose later XADDs
+// were stored — the server's state changing within the pipeline — would
+// let them come first; a lost connection fails the rest of the pipeline,
+// in order.) A Send issued while SendAsyncs of the producer are
+// unanswered takes the ordered lane too, behind them.
+//
+// SendAsync blocks while the lane's queue (4 × batch-size) is full,
+// bounded by ctx (done then gets ctx's error) and by Close. Close waits,
+// bounded by its ctx, until every SendAsync was answered; when its ctx
+// ends first, what is still queued is answered with stream.ErrClosed and
+// a pipeline being written with its outcome.
+func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
+	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
+	if !p.gate.Enter() {
+		done(fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed))
+		return
+	}
+	req, err := p.request(ctx, m)
+	if err != nil {
+		p.gate.Exit()
+		done(err)
+		return
+	}
+	// Counted and in the gate until reply passes its answer to done.
+	req.cb = done
+	p.asyncOut.Add(1)
+	select {
+	case p.ordered <- req:
+	default:
+		select {
+		case p.ordered <- req:
+		case <-ctx.Done():
+			p.reply(req, fmt.Errorf("redis: send to %s: %w", req.key, ctx.Err()))
+			return
+		case <-p.stopC:
+			p.reply(req, fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed))
+			return
+		}
+	}
+	// Stopped (a Close whose ctx ended) before or while req was queued:
+	// nothing is written any more, and req may have come after stop's
+	// drain; answered here (ErrClosed) if nobody took it.
+	select {
+	case <-p.stopC:
+		p.drainOrdered()
+	default:
+	}
 }
 
 // unanswered is the outcome of req once the flushers exited: the answer
@@ -303,22 +397,84 @@ func (p *producer) flusher() {
 }
 
 // drain fails what is still queued when the producer stops.
-func (p *producer) drain() {
+func (p *producer) drain() { p.drainQueue(p.queue) }
+
+// drainOrdered fails what is still queued on the ordered lane.
+func (p *producer) drainOrdered() { p.drainQueue(p.ordered) }
+
+func (p *producer) drainQueue(q chan *sendReq) {
 	for {
 		select {
-		case r := <-p.queue:
-			r.done <- fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed)
+		case r := <-q:
+			p.reply(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
 		default:
 			return
 		}
 	}
 }
 
-// answer gives r's Send its outcome; r was taken to be written (see
-// writing), which it no longer is once its Send can return.
+// answer gives r's Send or SendAsync its outcome; r was taken to be
+// written (see writing), which it no longer is once it is answered.
 func (p *producer) answer(r *sendReq, err error) {
 	p.writing.Add(-1)
-	r.done <- err
+	p.reply(r, err)
+}
+
+// reply passes err to r's Send, or to its SendAsync's done; a SendAsync's
+// request goes back to the pool, and the SendAsync leaves the gate once
+// its done returned (Close waits for that).
+func (p *producer) reply(r *sendReq, err error) {
+	cb := r.cb
+	if cb == nil {
+		r.done <- err
+		return
+	}
+	*r = sendReq{done: r.done}
+	reqPool.Put(r)
+	cb(err)
+	p.asyncOut.Add(-1)
+	p.gate.Exit()
+}
+
+// orderedWriter writes the ordered lane (see SendAsync): one pipeline at
+// a time, of what is queued up to batch-size, each answered — its
+// transient failures retried, in order (write) — before the next is
+// taken, so nothing queued behind a message is stored before it.
+func (p *producer) orderedWriter() {
+	defer p.wg.Done()
+	batch := make([]*sendReq, 0, p.ps.batchSize)
+	for {
+		select {
+		case r := <-p.ordered:
+			batch = append(batch, r)
+		case <-p.stopC:
+			p.drainOrdered()
+			return
+		}
+	gather:
+		for len(batch) < p.ps.batchSize {
+			select {
+			case r := <-p.ordered:
+				batch = append(batch, r)
+			default:
+				break gather
+			}
+		}
+		p.writing.Add(int64(len(batch)))
+		select {
+		case <-p.stopC:
+			// As the flushers: no pipeline starts once stopped.
+			for _, r := range batch {
+				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
+			}
+			p.drainOrdered()
+			return
+		default:
+		}
+		p.write(batch)
+		clear(batch)
+		batch = batch[:0]
+	}
 }
 
 // write sends batch as one pipeline (plus WAIT with wait-replicas) and
@@ -403,7 +559,7 @@ func (p *producer) write(batch []*sendReq) {
 }
 
 // Close stops accepting sends and waits, bounded by ctx, for the sends in
-// progress. It is idempotent.
+// progress, SendAsyncs not answered yet included. It is idempotent.
 func (p *producer) Close(ctx context.Context) error {
 	already, idle := p.gate.Close()
 	if already {
@@ -433,8 +589,12 @@ func (p *producer) Close(ctx context.Context) error {
 	return nil
 }
 
-// stop ends the flushers (what is queued fails with stream.ErrClosed).
+// stop ends the flushers and the ordered lane's writer (what is queued
+// fails with stream.ErrClosed). The ordered lane's queue is drained here
+// at once, not after a pipeline in flight was answered: a SendAsync's
+// done is not kept waiting, nor a SendAsync waiting for room.
 func (p *producer) stop() {
 	p.gate.Close()
 	p.once.Do(func() { close(p.stopC) })
+	p.drainOrdered()
 }
