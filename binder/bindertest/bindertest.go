@@ -83,7 +83,7 @@ type Harness struct {
 	// BatchPrefixSettled, BatchFailedSettled, ConcurrentProducers,
 	// CloseUnderLoad, RestartResumes, StopHandsOverInOrder, PauseResume,
 	// Lifecycle, Pipelined, EdgeMessages, EdgeNames, DescribeBinding,
-	// InstanceIndexList, ShutdownKeepsOrder, ReplayGroup.
+	// InstanceIndexList, ShutdownKeepsOrder, ReplayGroup, SendAsync.
 	Skip map[string]string
 	// GroupAssignsPartitions: the broker's group, not instance-index,
 	// gives a partitioned consumer with a group its partitions (Kafka
@@ -156,6 +156,7 @@ var subtests = []subtest{
 	{"InstanceIndexList", false, testInstanceIndexList},
 	{"ShutdownKeepsOrder", true, testShutdownKeepsOrder},
 	{"ReplayGroup", false, testReplayGroup},
+	{"SendAsync", false, testSendAsync},
 }
 
 // Run runs the conformance suite against the binder of h, one subtest per
