@@ -168,7 +168,7 @@ var conformanceGroups = map[string][]string{
 	"TestConformance": {"PublishSubscribe", "HeadersRoundTrip", "LazyHeadersRoundTrip", "ConsumerGroupsCompete", "GroupsEachGetAll",
 		"AnonymousBroadcast", "AnonymousRestart", "PauseResume", "Lifecycle", "Pipelined", "EdgeMessages", "EdgeNames", "ReplayGroup"},
 	"TestConformanceLoad":  {"CloseUnderLoad", "RestartResumes", "StopHandsOverInOrder"},
-	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "LazyFailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "BatchFailedSettled", "InstanceIndexList"},
+	"TestConformanceOrder": {"OrderPerKey", "ConcurrentProducers", "NakRedelivers", "FailureDeadLetters", "LazyFailureDeadLetters", "BatchPartialFailure", "BatchPartialNak", "BatchPrefixSettled", "BatchFailedSettled", "InstanceIndexList", "SendAsync"},
 }
 
 func TestConformance(t *testing.T)      { conformance(t) }
