@@ -185,9 +185,10 @@ type asyncSend struct {
 	done func(error)
 }
 
-// stallBriefly is the stall wait of a SendAsync's publish again after
-// nats.go found the JetStream context's window full (the producer's Sends
-// take room there too): SendAsync checks its ctx between waits.
+// stallBriefly is the stall wait of a SendAsync's publish, while nats.go
+// finds the JetStream context's window full (the producer's Sends take
+// room there too): SendAsync publishes again, checking its ctx between
+// waits, rather than after nats.go's default 200ms.
 var stallBriefly = jetstream.WithStallWait(20 * time.Millisecond)
 
 // SendAsync is Send without waiting for the PubAck (stream.AsyncProducer,
@@ -241,8 +242,8 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		}
 	}
 	s := asyncSend{ctx: ctx, msg: msg, id: id, key: m.Key, done: done}
-	fut, err := p.publishAsync(msg, id, nil)
-	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+	fut, err := p.publishAsync(msg, id, stallBriefly)
+	for errors.Is(err, jetstream.ErrTooManyStalledMsgs) { // publishing again keeps the caller's order
 		if ctx.Err() != nil {
 			p.endAsync(s, p.noRoom(msg, ctx.Err()))
 			return

@@ -377,3 +377,41 @@ func TestSendAsyncRefusals(t *testing.T) {
 		t.Errorf("stored %v, want [fine]", ids)
 	}
 }
+
+// TestSendAsyncWaitsForRoomLeftBySends: the producer's Sends fill the
+// window of its JetStream context (their PubAcks lost): a SendAsync then
+// waits on the caller's goroutine, publishing again while its ctx lives
+// (so it keeps its place among the caller's messages), and done gets
+// ctx's error; it was not handed to a retry behind the caller's back.
+func TestSendAsyncWaitsForRoomLeftBySends(t *testing.T) {
+	t.Parallel()
+	b, px := proxiedShared(t, nil)
+	dest := unique(t, "async-room-sends")
+	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "3s", "send-attempts": 1})
+	px.blackhole(true)
+	t.Cleanup(func() { px.blackhole(false); px.cut() })
+	const window = 4096
+	var wg sync.WaitGroup
+	for i := range window {
+		wg.Go(func() { _ = p.Send(context.Background(), msg(asyncID(i))) })
+	}
+	time.Sleep(500 * time.Millisecond) // every Send published, waiting for its PubAck
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	got := make(chan error, 1)
+	start := time.Now()
+	p.SendAsync(ctx, msg("one-too-many"), func(err error) { got <- err })
+	took := time.Since(start)
+	if took < 300*time.Millisecond {
+		t.Errorf("SendAsync returned after %s with the window full; want it to wait for room until its ctx ended", took)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("done(%v), want ctx's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("SendAsync not answered")
+	}
+	wg.Wait()
+}
