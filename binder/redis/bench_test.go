@@ -110,8 +110,13 @@ func paired(b *testing.B, sides ...side) {
 //     waiting for its reply (the client's default pool): raw go-redis with
 //     the concurrency the binder is given, for comparison (go-redis does
 //     not pipeline concurrent calls by itself).
+//   - binder-async: one goroutine calling SendAsync b.N times, the way a
+//     pipelined function binding sends its outputs, until every done was
+//     called (an error fails the benchmark): raw's shape (one goroutine,
+//     the binder's ordered lane writing pipelines of up to benchBatch, the
+//     default batch-size, one at a time).
 //
-// Both write the binder's entry (contentType, id, payload) with the
+// All write the binder's entry (contentType, id, payload) with the
 // binder's MAXLEN ~ cap.
 func BenchmarkRedisPublish(b *testing.B) {
 	redistest.Require(b)
@@ -119,6 +124,7 @@ func BenchmarkRedisPublish(b *testing.B) {
 	e := env{prefix: redistest.Prefix(b), name: "sbbench"}
 	rawKey := e.prefix + "pub.raw"
 	p := bindProducer(b, e.binder(b, nil), stream.ProducerSpec{Destination: "pub"})
+	ap := p.(stream.AsyncProducer)
 	paired(b,
 		side{"raw", func(n int) span {
 			c0, start := bindertest.CPUTime(), time.Now()
@@ -135,7 +141,32 @@ func BenchmarkRedisPublish(b *testing.B) {
 				return c.XAdd(context.Background(), &goredis.XAddArgs{Stream: rawKey, MaxLen: redisbinder.DefaultMaxLength, Approx: true, Values: rawEntry()}).Err()
 			})
 		}},
+		side{"binder-async", func(n int) span {
+			return sendAsyncN(b, ap, n)
+		}},
 	)
+}
+
+// sendAsyncN calls ap.SendAsync n times from one goroutine and waits
+// until every done was called; an error fails b.
+func sendAsyncN(b *testing.B, ap stream.AsyncProducer, n int) span {
+	var answered atomic.Int64
+	all := make(chan struct{})
+	done := func(err error) {
+		if err != nil {
+			b.Error(err)
+		}
+		if answered.Add(1) == int64(n) {
+			close(all)
+		}
+	}
+	ctx := context.Background()
+	c0, start := bindertest.CPUTime(), time.Now()
+	for range n {
+		ap.SendAsync(ctx, stream.Envelope{Payload: benchPayload}, done)
+	}
+	<-all
+	return span{time.Since(start), bindertest.CPUTime() - c0}
 }
 
 // concurrently calls send n times from benchBatch goroutines and returns
