@@ -176,8 +176,10 @@
 // first), so "no stream answering" is seen at once, whatever the
 // send-timeout.
 //
-// SendAsync (stream.AsyncProducer: an output of a function binding
-// processed pipelined, consumer.max-in-flight above 1) makes the same
+// SendAsync (stream.AsyncProducer: the output of a function binding
+// processed pipelined, consumer.max-in-flight above 1, whose input is on
+// a binder whose consumer pipelines — Kafka, RabbitMQ; this binder's
+// consumer hands one message at a time per worker) makes the same
 // checks as Send, with the same permanent errors, publishes the message
 // on the caller's goroutine and returns; the producer's one goroutine
 // waiting for PubAcks takes them in publish order, each within
