@@ -137,17 +137,17 @@ func testSendAsync(s *suite) {
 	dones := newAsyncDones(col, n)
 	sent := make([]string, n)
 	ctx, cancel := s.ctx()
+	defer cancel()
 	for i := range n {
 		id, m := asyncMessage(0, i)
 		sent[i] = id
 		ap.SendAsync(ctx, m, dones.done(i, id))
 	}
 	dones.wait(s, "the done of every SendAsync")
-	cancel()
 	s.waitIDs(col, "every message sent with SendAsync, in the order sent", sent)
 	s.checkOnce(col, sent)
-	s.do("Close", p.Close) // no done is called after Close returned
-	dones.checkOnce(s, "SendAsync one after another")
+	s.do("Close", p.Close)
+	dones.checkOnce(s, "SendAsync one after another") // a second call seen so far
 
 	// After Close: done once, with stream.ErrClosed, and no blocking
 	// (ctx is not what ends it).
