@@ -300,19 +300,23 @@ func TestSendAsyncCloseBoundedWhileAcksLost(t *testing.T) {
 }
 
 // TestSendAsyncWaitsForRoomBoundedByCtx: with 4,096 SendAsyncs
-// unanswered (their PubAcks lost), the next SendAsync waits for room
-// until its ctx ends and done gets ctx's error.
+// unanswered (their PubAcks lost: the connection black-holed; a
+// send-timeout longer than the test), the next SendAsync waits for room
+// until its ctx ends and done gets ctx's error. Once the connection is
+// cut, every one is answered, once.
 func TestSendAsyncWaitsForRoomBoundedByCtx(t *testing.T) {
 	t.Parallel()
 	b, px := proxiedShared(t, nil)
 	dest := unique(t, "async-room")
-	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "3s", "send-attempts": 1})
+	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "30s", "send-attempts": 1})
 	px.blackhole(true)
-	t.Cleanup(func() { px.blackhole(false); px.cut() })
 	const window = 4096
 	a := newAnswers(window)
 	for i := range window {
 		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
+	}
+	if left := a.left.Load(); left != window {
+		t.Fatalf("%d of %d SendAsyncs answered with their PubAcks lost", window-left, window)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
@@ -329,10 +333,60 @@ func TestSendAsyncWaitsForRoomBoundedByCtx(t *testing.T) {
 	if took < 250*time.Millisecond || took > 2*time.Second {
 		t.Errorf("SendAsync over the window returned after %s; want it to wait for room until its 300ms ctx ended", took)
 	}
+	px.blackhole(false)
+	px.cut() // the PubAcks given up on the reconnect: each SendAsync fails (send-attempts 1)
 	a.wait(t, 20*time.Second)
-	if f := a.failed(); len(f) != window {
-		t.Errorf("%d of %d SendAsyncs without a PubAck failed, want all", len(f), window)
+	t.Logf("%d of %d failed after the cut", len(a.failed()), window)
+}
+
+// TestSendAsyncWaitsForRoomLeftBySends: the producer's Sends fill the
+// window of its JetStream context (their PubAcks lost; one more Send
+// fails "stalled"): a SendAsync then waits on the caller's goroutine,
+// publishing again while its ctx lives (so it keeps its place among the
+// caller's messages), and done gets ctx's error; it was not handed to a
+// retry behind the caller's back.
+func TestSendAsyncWaitsForRoomLeftBySends(t *testing.T) {
+	t.Parallel()
+	b, px := proxiedShared(t, nil)
+	dest := unique(t, "async-room-sends")
+	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "30s", "send-attempts": 1})
+	px.blackhole(true)
+	const window = 4096
+	stalled := make(chan struct{})
+	var once sync.Once
+	var wg sync.WaitGroup
+	for i := range window + 64 {
+		wg.Go(func() {
+			if err := p.Send(context.Background(), msg(asyncID(i))); errors.Is(err, jetstream.ErrTooManyStalledMsgs) {
+				once.Do(func() { close(stalled) })
+			}
+		})
 	}
+	select {
+	case <-stalled: // the window is full
+	case <-time.After(30 * time.Second):
+		t.Fatal("no Send stalled")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
+	defer cancel()
+	got := make(chan error, 1)
+	start := time.Now()
+	p.SendAsync(ctx, msg("one-too-many"), func(err error) { got <- err })
+	took := time.Since(start)
+	if took < 300*time.Millisecond {
+		t.Errorf("SendAsync returned after %s with the window full; want it to wait for room until its ctx ended", took)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Errorf("done(%v), want ctx's error", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Error("SendAsync not answered")
+	}
+	px.blackhole(false)
+	px.cut() // the Sends end on the reconnect
+	wg.Wait()
 }
 
 // TestSendAsyncRefusals: what Send refuses for good, SendAsync's done
@@ -376,42 +430,4 @@ func TestSendAsyncRefusals(t *testing.T) {
 	if ids := storedIDs(t, dest); len(ids) != 1 || ids[0] != "fine" {
 		t.Errorf("stored %v, want [fine]", ids)
 	}
-}
-
-// TestSendAsyncWaitsForRoomLeftBySends: the producer's Sends fill the
-// window of its JetStream context (their PubAcks lost): a SendAsync then
-// waits on the caller's goroutine, publishing again while its ctx lives
-// (so it keeps its place among the caller's messages), and done gets
-// ctx's error; it was not handed to a retry behind the caller's back.
-func TestSendAsyncWaitsForRoomLeftBySends(t *testing.T) {
-	t.Parallel()
-	b, px := proxiedShared(t, nil)
-	dest := unique(t, "async-room-sends")
-	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "3s", "send-attempts": 1})
-	px.blackhole(true)
-	t.Cleanup(func() { px.blackhole(false); px.cut() })
-	const window = 4096
-	var wg sync.WaitGroup
-	for i := range window {
-		wg.Go(func() { _ = p.Send(context.Background(), msg(asyncID(i))) })
-	}
-	time.Sleep(500 * time.Millisecond) // every Send published, waiting for its PubAck
-	ctx, cancel := context.WithTimeout(context.Background(), 400*time.Millisecond)
-	defer cancel()
-	got := make(chan error, 1)
-	start := time.Now()
-	p.SendAsync(ctx, msg("one-too-many"), func(err error) { got <- err })
-	took := time.Since(start)
-	if took < 300*time.Millisecond {
-		t.Errorf("SendAsync returned after %s with the window full; want it to wait for room until its ctx ended", took)
-	}
-	select {
-	case err := <-got:
-		if !errors.Is(err, context.DeadlineExceeded) {
-			t.Errorf("done(%v), want ctx's error", err)
-		}
-	case <-time.After(10 * time.Second):
-		t.Error("SendAsync not answered")
-	}
-	wg.Wait()
 }
