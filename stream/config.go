@@ -485,8 +485,9 @@ type ConsumerConfig struct {
 	// confirmed before the next input is handled; on RabbitMQ strict order
 	// per key across a failed send also needs prefetch: 1, since a Nak'ed
 	// message is requeued behind the prefetched ones). Applies where the
-	// input's binder and the output's binder both support it (kafka,
-	// rabbit), not to consumers, batch-mode, idempotent bindings, Kafka's
+	// input's binder supports it (kafka, rabbit) and the output's producer
+	// sends without waiting (kafka, rabbit, nats, redis), not to
+	// consumers, batch-mode, idempotent bindings, Kafka's
 	// ordering: key or Kafka retry topics; the "binding bound" log line
 	// says whether a binding is pipelined. Default 256, at most 65536.
 	MaxInFlight int `mapstructure:"max-in-flight"`

@@ -103,9 +103,10 @@
 //
 // # Pipelined processing
 //
-// A function binding whose output's producer is an [AsyncProducer] offers
-// the binder an [AsyncHandler] besides its Handler (the default,
-// consumer.max-in-flight 256, on Kafka and RabbitMQ): the binder may hand it
+// A function binding whose output's producer is an [AsyncProducer] (Kafka,
+// RabbitMQ, NATS, Redis) offers the binder an [AsyncHandler] besides its
+// Handler (the default, consumer.max-in-flight 256); a binder that can
+// (Kafka, RabbitMQ) may hand it
 // the next messages of a partition while the outputs of earlier ones are
 // unconfirmed, and settles the results in input order. The function is
 // called in input order per partition, one call at a time, and a failing
