@@ -1410,7 +1410,11 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		if len(a.cfg.Binders) > 0 {
 			msg += " (" + strings.Join(sortedKeys(binderSet(a.cfg.Binders)), ", ") + ")"
 		}
-		msg += " nor a registered binder type (" + strings.Join(a.opts.binderTypes.Names(), ", ") + ")"
+		if names := a.opts.binderTypes.Names(); len(names) > 0 {
+			msg += " nor a registered binder type (" + strings.Join(names, ", ") + ")"
+		} else {
+			msg += " nor a registered binder type (none is registered: stream.WithBinderType, e.g. memory.Type with memory.New for the in-process binder)"
+		}
 		candidates := append(sortedKeys(binderSet(a.cfg.Binders)), a.opts.binderTypes.Names()...)
 		if kafkaStreamsType(name) {
 			// binder: kstream, default-binder: ktable (SCSt's Kafka

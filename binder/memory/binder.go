@@ -59,8 +59,9 @@ func Factory(b *Broker) stream.BinderFactory {
 }
 
 // New is a [stream.BinderFactory] that creates a binder on a fresh private
-// broker, closed when the binder is closed. It is what binder type "memory"
-// is registered with by default; use [Factory] to share a broker.
+// broker, closed when the binder is closed: what an App registers binder
+// type "memory" with (stream.WithBinderType(memory.Type, memory.New)) for
+// a broker of each binder; use [Factory] to share a broker.
 func New(ctx context.Context, s stream.BinderSettings) (stream.Binder, error) {
 	st, err := parseSettings(s)
 	if err != nil {

@@ -1,7 +1,11 @@
 // Package memory is streambind's in-process binder: a message broker that
 // lives inside the Go process, and a [stream.Binder] that binds to it.
 //
-// It is the embedded default binder (binder type "memory"). Use it to develop
+// It is the embedded default binder (binder type "memory"): the default of
+// an App that registers it (stream.WithBinderType(memory.Type, memory.New),
+// as the streambind command and the examples do) beside no other binder
+// type and declares no binder; package stream itself registers none, so
+// that a service links only the binders it uses. Use it to develop
 // and test an application without Kafka or RabbitMQ, to run several apps of a
 // system in one test process (they share one [Broker]), and as the
 // reference implementation of the binder SPI that the conformance suite in
