@@ -2080,9 +2080,18 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 	done := make(chan struct{})
 	go func() { suppliers.Wait(); close(done) }()
 	// The input bindings drain while the suppliers' sends finish: a send
-	// that cannot complete must not take the handlers' shutdown time.
+	// that cannot complete must not take the handlers' shutdown time. They
+	// stop all at once, except that an in-process input fed by a function
+	// of this app stops after that function's input (upstreamInputs).
 	var mu sync.Mutex
 	var wg sync.WaitGroup
+	ups := a.upstreamInputs()
+	stopped := make(map[*Binding]chan struct{}, len(a.bindings))
+	for _, b := range a.bindings {
+		if b.input {
+			stopped[b] = make(chan struct{})
+		}
+	}
 	for _, b := range a.bindings {
 		if !b.input {
 			continue
@@ -2090,6 +2099,13 @@ func (a *App) shutdown(deadline time.Time, cancelSuppliers, cancelSends context.
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			defer close(stopped[b])
+			for _, up := range ups[b] {
+				select {
+				case <-stopped[up]:
+				case <-ctx.Done():
+				}
+			}
 			if err := b.Stop(ctx); err != nil {
 				mu.Lock()
 				errs = append(errs, err)
