@@ -86,6 +86,11 @@ type sendReq struct {
 	// cb is SendAsync's done (nil for a Send): the request's answer is
 	// passed to it instead of done (see reply).
 	cb func(error)
+	// SendAsync only: answered is set by whoever calls cb (reply, or
+	// unwatch's callback when ctx ends first), so that it is called once;
+	// unwatch stops that callback.
+	answered atomic.Bool
+	unwatch  func() bool
 }
 
 var (
@@ -220,6 +225,18 @@ func (p *producer) send(ctx context.Context, m stream.Envelope) error {
 // request returns m's request, its whole XADD built, or the permanent
 // error of a message over max-message-size.
 func (p *producer) request(ctx context.Context, m stream.Envelope) (*sendReq, error) {
+	key, args, err := p.xadd(m)
+	if err != nil {
+		return nil, err
+	}
+	req := reqPool.Get().(*sendReq)
+	req.ctx, req.key, req.args = ctx, key, args
+	return req, nil
+}
+
+// xadd returns the stream of m and its whole XADD command, or the
+// permanent error of a message over max-message-size.
+func (p *producer) xadd(m stream.Envelope) (string, []any, error) {
 	var ct, id string
 	if m.Headers[stream.HeaderContentType] == "" {
 		ct = p.contentType
@@ -228,16 +245,14 @@ func (p *producer) request(ctx context.Context, m stream.Envelope) (*sendReq, er
 		id = p.ids.Next()
 	}
 	if n := encodedSize(m, ct, id); n > p.bd.st.maxMessageSize {
-		return nil, stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
+		return "", nil, stream.Permanent(fmt.Errorf("redis: send to %s: message of %d bytes is over max-message-size (%d)", p.dest, n, p.bd.st.maxMessageSize))
 	}
-	req := reqPool.Get().(*sendReq)
-	req.ctx, req.key = ctx, p.keyOf(m)
+	key := p.keyOf(m)
 	head := p.baseHead
-	if req.key != p.base {
-		head = p.xaddHead(req.key)
+	if key != p.base {
+		head = p.xaddHead(key)
 	}
-	req.args = encodeInto(append(make([]any, 0, len(head)+2*len(m.Headers)+8), head...), m, ct, id)
-	return req, nil
+	return key, encodeInto(append(make([]any, 0, len(head)+2*len(m.Headers)+8), head...), m, ct, id), nil
 }
 
 // SendAsync is Send without waiting for Redis's answer
@@ -264,7 +279,10 @@ func (p *producer) request(ctx context.Context, m stream.Envelope) (*sendReq, er
 // unanswered takes the ordered lane too, behind them.
 //
 // SendAsync blocks while the lane's queue (4 × batch-size) is full,
-// bounded by ctx (done then gets ctx's error) and by Close. Close waits,
+// bounded by ctx (done then gets ctx's error) and by Close. When ctx ends
+// before Redis answered (a pipeline in flight, or queued behind one),
+// done gets ctx's error then, as Send returns then: the XADD may still be
+// stored if it was on the wire; a queued one is not written. Close waits,
 // bounded by its ctx, until every SendAsync was answered; when its ctx
 // ends first, what is still queued is answered with stream.ErrClosed and
 // a pipeline being written with its outcome.
@@ -274,15 +292,22 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		done(fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed))
 		return
 	}
-	req, err := p.request(ctx, m)
+	key, args, err := p.xadd(m)
+	if err == nil && ctx.Err() != nil {
+		err = fmt.Errorf("redis: send to %s: %w (not sent)", key, ctx.Err())
+	}
 	if err != nil {
 		p.gate.Exit()
 		done(err)
 		return
 	}
-	// Counted and in the gate until reply passes its answer to done.
-	req.cb = done
+	// Counted and in the gate until its done was called. A SendAsync's
+	// request is its own (not the pool's): when ctx ends first, done is
+	// called then, as Send returns then, while the lane may still hold
+	// the request (its pipeline in flight, or queued).
+	req := &sendReq{ctx: ctx, key: key, args: args, cb: done}
 	p.asyncOut.Add(1)
+	req.unwatch = context.AfterFunc(ctx, func() { p.ctxEnded(req) })
 	select {
 	case p.ordered <- req:
 	default:
@@ -420,18 +445,32 @@ func (p *producer) answer(r *sendReq, err error) {
 	p.reply(r, err)
 }
 
-// reply passes err to r's Send, or to its SendAsync's done; a SendAsync's
-// request goes back to the pool, and the SendAsync leaves the gate once
-// its done returned (Close waits for that).
+// reply passes err to r's Send, or to its SendAsync's done unless it was
+// answered already (its ctx ended first: ctxEnded); the SendAsync leaves
+// the gate once its done returned (Close waits for that).
 func (p *producer) reply(r *sendReq, err error) {
-	cb := r.cb
-	if cb == nil {
+	if r.cb == nil {
 		r.done <- err
 		return
 	}
-	*r = sendReq{done: r.done}
-	reqPool.Put(r)
-	cb(err)
+	r.unwatch()
+	p.callback(r, err)
+}
+
+// ctxEnded answers SendAsync r when its ctx ended before the lane did,
+// as Send returns when its ctx ends: r's XADD may be on the wire (a
+// pipeline in flight), or still queued (then it is not written: see
+// write).
+func (p *producer) ctxEnded(r *sendReq) {
+	p.callback(r, fmt.Errorf("redis: send to %s: no reply to XADD (it may still have been stored): %w", r.key, r.ctx.Err()))
+}
+
+// callback calls SendAsync r's done with err, unless it was called.
+func (p *producer) callback(r *sendReq, err error) {
+	if !r.answered.CompareAndSwap(false, true) {
+		return
+	}
+	r.cb(err)
 	p.asyncOut.Add(-1)
 	p.gate.Exit()
 }
