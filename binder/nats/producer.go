@@ -183,6 +183,11 @@ type asyncSend struct {
 	fut  jetstream.PubAckFuture // nil: not published
 	sent time.Time              // when it was published
 	done func(error)
+	// Once published: answered is set by whoever calls done (endAsync),
+	// so that it is called once; unwatch stops the answer its ctx's end
+	// gives (ctxEnded) when that comes first.
+	answered *atomic.Bool
+	unwatch  func() bool
 }
 
 // stallBriefly is the stall wait of a SendAsync's publish, while nats.go
@@ -209,7 +214,10 @@ var stallBriefly = jetstream.WithStallWait(20 * time.Millisecond)
 // provisioned again) on a goroutine of its own, after the messages
 // published after it: the retried message can then be stored after
 // messages sent after it (once only, within the stream's
-// duplicate-window: its Nats-Msg-Id is kept). On a closed producer done
+// duplicate-window: its Nats-Msg-Id is kept). When ctx ends before the
+// PubAck came, done gets ctx's error then (the message may still be
+// stored), as Send returns then, not once the PubAcks of the messages
+// published before it were waited for. On a closed producer done
 // gets stream.ErrClosed (wrapped); Close waits, bounded by its ctx, for
 // every done.
 func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
@@ -257,7 +265,24 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 		return
 	}
 	s.fut, s.sent = fut, time.Now()
+	// Answered when ctx ends, as Send returns then, not only when
+	// awaitAcks, waiting for the PubAcks before it, comes to it.
+	s.answered = new(atomic.Bool)
+	early := s // a copy: s.unwatch is set after
+	s.unwatch = context.AfterFunc(ctx, func() { p.ctxEnded(early) })
 	p.queue <- s // never blocks: it holds at most asyncWindow, one a room token
+}
+
+// ctxEnded answers s, published, when its ctx ended before its PubAck
+// was taken. Its room is given back once awaitAcks came to it (awaitAcks,
+// endAsync): until then it is in the queue, which holds at most
+// asyncWindow.
+func (p *producer) ctxEnded(s asyncSend) {
+	if !s.answered.CompareAndSwap(false, true) {
+		return
+	}
+	s.done(p.bd.wrap(s.ctx.Err(), "nats: send to %s: no PubAck (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", s.msg.Subject))
+	p.gate.Exit()
 }
 
 // noRoom is a SendAsync's error when ctx ended while it waited for room.
@@ -288,6 +313,10 @@ func (p *producer) awaitAcks() {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for s := range p.queue {
+		if s.answered.Load() { // its ctx ended (ctxEnded)
+			<-p.room
+			continue
+		}
 		dup, err := p.awaitAck(&s, t)
 		if err != nil {
 			go p.finishAsync(s, dup, err)
@@ -329,8 +358,16 @@ func (p *producer) finishAsync(s asyncSend, dup bool, err error) {
 	p.endAsync(s, sendErr(err, s.msg.Header, s.key))
 }
 
-// endAsync gives s's room back and calls its done with err.
+// endAsync gives s's room back and calls its done with err, unless it
+// was answered when its ctx ended.
 func (p *producer) endAsync(s asyncSend, err error) {
+	if s.answered != nil {
+		s.unwatch()
+		if !s.answered.CompareAndSwap(false, true) {
+			<-p.room // answered when its ctx ended (ctxEnded), which left this
+			return
+		}
+	}
 	<-p.room
 	s.done(err)
 	p.gate.Exit()
