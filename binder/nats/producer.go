@@ -411,7 +411,15 @@ func (p *producer) settle(ctx context.Context, msg *natsgo.Msg, id string, attem
 			return nil
 		}
 		if ctx.Err() != nil {
-			return p.bd.wrap(err, "nats: send to %s: no PubAck (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", msg.Subject)
+			switch {
+			case errors.Is(err, ctx.Err()): // ended awaiting the PubAck
+				return p.bd.wrap(err, "nats: send to %s: no PubAck (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", msg.Subject)
+			case sent:
+				return p.bd.wrap(err, "nats: send to %s: %w: no PubAck (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", msg.Subject, ctx.Err())
+			}
+			// Ended as the attempt was refused: ctx's error all the same,
+			// as Send's caller tests for it.
+			return p.bd.wrap(err, "nats: send to %s: %w after attempt %d (the message was not stored: each attempt was refused or not sent)", msg.Subject, ctx.Err(), attempt)
 		}
 		if isPermanentPublish(err, p.c.nc) {
 			return stream.Permanent(p.bd.wrap(err, "nats: send to %s", msg.Subject))
