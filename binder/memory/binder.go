@@ -311,7 +311,7 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		}
 		st.contentType = p.contentType
 	}
-	return p.d.sendStamped(ctx, m, st)
+	return p.d.send(ctx, m, st)
 }
 
 // withoutEmpty returns a copy of h without header k (h is the caller's).

@@ -311,18 +311,11 @@ func (d *destination) removeLocked(g *group) {
 	}
 }
 
-// send stores a copy of env in the queue of every group of d, or in none:
-// it waits, as long as ctx allows, until every queue it must store into has
-// space. It does not allocate unless env goes to several groups and has
-// headers.
-func (d *destination) send(ctx context.Context, env stream.Envelope) error {
-	_, err := d.sendStored(ctx, env, stamp{})
-	return err
-}
-
-// sendStamped is send of a message to which a producer adds the headers
-// st (see [stamp]).
-func (d *destination) sendStamped(ctx context.Context, env stream.Envelope, st stamp) error {
+// send stores a copy of env, with the headers st a producer adds (see
+// [stamp]), in the queue of every group of d, or in none: it waits, as
+// long as ctx allows, until every queue it must store into has space. It
+// does not allocate unless env goes to several groups and has headers.
+func (d *destination) send(ctx context.Context, env stream.Envelope, st stamp) error {
 	_, err := d.sendStored(ctx, env, st)
 	return err
 }
