@@ -403,22 +403,31 @@ func (p *producer) flusher() {
 			busy--
 		}
 		concurrent = len(batch) > 1
-		p.writing.Add(int64(len(batch)))
-		select {
-		case <-p.stopC:
-			// Stopped meanwhile: no pipeline starts after Close saw no
-			// send being written and stopped waiting for the flushers.
-			for _, r := range batch {
-				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
-			}
-			p.drain()
+		if !p.writeUnlessStopped(batch, p.queue) {
 			return
-		default:
 		}
-		p.write(batch)
 		clear(batch)
 		batch = batch[:0]
 	}
+}
+
+// writeUnlessStopped writes batch, taken from queue q, and returns true;
+// or, when the producer stopped meanwhile, fails batch and what q still
+// holds with stream.ErrClosed and returns false: no pipeline starts after
+// Close saw no send being written and stopped waiting for the writers.
+func (p *producer) writeUnlessStopped(batch []*sendReq, q chan *sendReq) bool {
+	p.writing.Add(int64(len(batch)))
+	select {
+	case <-p.stopC:
+		for _, r := range batch {
+			p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
+		}
+		p.drainQueue(q)
+		return false
+	default:
+	}
+	p.write(batch)
+	return true
 }
 
 // drain fails what is still queued when the producer stops.
@@ -499,18 +508,9 @@ func (p *producer) orderedWriter() {
 				break gather
 			}
 		}
-		p.writing.Add(int64(len(batch)))
-		select {
-		case <-p.stopC:
-			// As the flushers: no pipeline starts once stopped.
-			for _, r := range batch {
-				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
-			}
-			p.drainOrdered()
+		if !p.writeUnlessStopped(batch, p.ordered) {
 			return
-		default:
 		}
-		p.write(batch)
 		clear(batch)
 		batch = batch[:0]
 	}
