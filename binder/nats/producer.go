@@ -274,15 +274,16 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 }
 
 // ctxEnded answers s, published, when its ctx ended before its PubAck
-// was taken. Its room is given back once awaitAcks came to it (awaitAcks,
-// endAsync): until then it is in the queue, which holds at most
-// asyncWindow.
+// was taken. Its room is given back, and it leaves the gate, once
+// awaitAcks came to it (awaitAcks, endAsync): until then it is in the
+// queue, which holds at most asyncWindow, and Close, waiting for the gate
+// to be idle, does not close the queue under SendAsync's push of it (the
+// watcher can run before that push: "send on closed channel").
 func (p *producer) ctxEnded(s asyncSend) {
 	if !s.answered.CompareAndSwap(false, true) {
 		return
 	}
 	s.done(p.bd.wrap(s.ctx.Err(), "nats: send to %s: no PubAck (the message may still have been stored; a send again with its id within the duplicate window is not stored twice)", s.msg.Subject))
-	p.gate.Exit()
 }
 
 // noRoom is a SendAsync's error when ctx ended while it waited for room.
@@ -315,6 +316,7 @@ func (p *producer) awaitAcks() {
 	for s := range p.queue {
 		if s.answered.Load() { // its ctx ended (ctxEnded)
 			<-p.room
+			p.gate.Exit()
 			continue
 		}
 		dup, err := p.awaitAck(&s, t)
@@ -364,7 +366,8 @@ func (p *producer) endAsync(s asyncSend, err error) {
 	if s.answered != nil {
 		s.unwatch()
 		if !s.answered.CompareAndSwap(false, true) {
-			<-p.room // answered when its ctx ended (ctxEnded), which left this
+			<-p.room // answered when its ctx ended (ctxEnded)
+			p.gate.Exit()
 			return
 		}
 	}
