@@ -60,9 +60,12 @@ type Producer interface {
 // SendAsync may block while the producer's buffers are full, bounded by
 // ctx (done then gets ctx's error). Messages passed to SendAsync one after
 // another from one goroutine are stored in that order per partition (per
-// channel on RabbitMQ), as Sends one after another are; when one of them
-// fails, the ones after it may still be stored. The caller must not modify
-// m after SendAsync returned.
+// channel on RabbitMQ), as Sends one after another are, while none fails;
+// when one of them fails, the ones after it may still be stored, and a
+// producer that publishes a message again after a transient failure (a
+// lost connection, a missing acknowledgement) may store it after them
+// (RabbitMQ and NATS do; Kafka and Redis retry before anything behind it).
+// The caller must not modify m after SendAsync returned.
 type AsyncProducer interface {
 	Producer
 	SendAsync(ctx context.Context, m Envelope, done func(error))
