@@ -162,7 +162,7 @@ func (p *producer) keyOf(m stream.Envelope) string {
 func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if !p.gate.Enter() {
-		return fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed)
+		return closedErr(p.dest)
 	}
 	defer p.gate.Exit()
 	return p.send(ctx, m)
@@ -193,7 +193,7 @@ func (p *producer) send(ctx context.Context, m stream.Envelope) error {
 		case <-done:
 			return fmt.Errorf("redis: send to %s: %w", req.key, ctx.Err())
 		case <-p.exited:
-			return fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed)
+			return closedErr(req.key)
 		}
 	}
 	if done == nil {
@@ -260,8 +260,8 @@ func (p *producer) xadd(m stream.Envelope) (string, []any, error) {
 // Send does (same checks: a message over max-message-size fails at once,
 // permanently; a closed producer with stream.ErrClosed), queues it on the
 // producer's ordered lane and returns; done gets what Send would have
-// returned, on the lane's goroutine (or the caller's, for a message
-// refused before it was queued).
+// returned, on any goroutine: the lane's, the caller's (a message refused
+// before it was queued) or ctx's watcher's (ctx ended first).
 //
 // The ordered lane is one goroutine that writes one pipeline at a time
 // (up to batch-size XADDs, what is queued when the previous pipeline was
@@ -289,7 +289,7 @@ func (p *producer) xadd(m stream.Envelope) (string, []any, error) {
 func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(error)) {
 	m.LoadHeaders() // a received message's lazy headers, passed on (stream.LazyHeaders)
 	if !p.gate.Enter() {
-		done(fmt.Errorf("redis: send to %s: producer %w", p.dest, stream.ErrClosed))
+		done(closedErr(p.dest))
 		return
 	}
 	key, args, err := p.xadd(m)
@@ -317,7 +317,7 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 			p.reply(req, fmt.Errorf("redis: send to %s: %w", req.key, ctx.Err()))
 			return
 		case <-p.stopC:
-			p.reply(req, fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed))
+			p.reply(req, closedErr(req.key))
 			return
 		}
 	}
@@ -331,6 +331,11 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	}
 }
 
+// closedErr is the error of a send to stream key of a closed producer.
+func closedErr(key string) error {
+	return fmt.Errorf("redis: send to %s: producer %w", key, stream.ErrClosed)
+}
+
 // unanswered is the outcome of req once the flushers exited: the answer
 // a flusher gave it before (done has room for it), else stream.ErrClosed
 // for a request still queued, never written. The request then stays with
@@ -340,7 +345,7 @@ func (p *producer) unanswered(req *sendReq) error {
 	case err := <-req.done:
 		return err
 	default:
-		return fmt.Errorf("redis: send to %s: producer %w", req.key, stream.ErrClosed)
+		return closedErr(req.key)
 	}
 }
 
@@ -420,7 +425,7 @@ func (p *producer) writeUnlessStopped(batch []*sendReq, q chan *sendReq) bool {
 	select {
 	case <-p.stopC:
 		for _, r := range batch {
-			p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
+			p.answer(r, closedErr(r.key))
 		}
 		p.drainQueue(q)
 		return false
@@ -440,7 +445,7 @@ func (p *producer) drainQueue(q chan *sendReq) {
 	for {
 		select {
 		case r := <-q:
-			p.reply(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
+			p.reply(r, closedErr(r.key))
 		default:
 			return
 		}
@@ -590,7 +595,7 @@ func (p *producer) write(batch []*sendReq) {
 		case <-p.stopC:
 			t.Stop()
 			for _, r := range pending {
-				p.answer(r, fmt.Errorf("redis: send to %s: producer %w", r.key, stream.ErrClosed))
+				p.answer(r, closedErr(r.key))
 			}
 			return
 		}
