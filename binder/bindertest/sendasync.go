@@ -11,30 +11,32 @@ import (
 	"github.com/streambind/streambind/stream"
 )
 
-// asyncDones counts the done calls of n SendAsyncs, by message index:
-// a second call of one done, or a done with an error, is a violation
-// recorded in col (a done may run on any goroutine, before SendAsync
-// returned).
+// asyncDones is the suite's [Dones] of n SendAsyncs tied to col: a
+// second call of one done, or a done with an error, is a violation
+// recorded in col when it happens (a done may run on any goroutine,
+// before SendAsync returned), which ends the suite's waits.
 type asyncDones struct {
-	col   *collector
-	calls []atomic.Int32
-	first atomic.Int64 // messages whose done was called
+	*Dones
+	col *collector
+	ok  atomic.Int64 // messages whose done was called, first with nil
 }
 
-func newAsyncDones(col *collector, n int) *asyncDones {
-	return &asyncDones{col: col, calls: make([]atomic.Int32, n)}
+func newAsyncDones(col *collector, n int, what string) *asyncDones {
+	d := &asyncDones{Dones: NewDones(n), col: col}
+	d.Name = what
+	return d
 }
 
 // done returns the done of message i (id).
 func (d *asyncDones) done(i int, id string) func(error) {
 	return func(err error) {
-		switch c := d.calls[i].Add(1); {
+		switch c := d.Call(i, err); {
 		case c > 1:
 			d.col.violation("SendAsync(%s): done called %d times, want once", id, c)
 		case err != nil:
 			d.col.violation("SendAsync(%s): done(%v), want done(nil)", id, err)
 		default:
-			d.first.Add(1)
+			d.ok.Add(1)
 		}
 		d.col.signal()
 	}
@@ -45,19 +47,9 @@ func (d *asyncDones) done(i int, id string) func(error) {
 func (d *asyncDones) wait(s *suite, what string) {
 	s.t.Helper()
 	n := int64(len(d.calls))
-	s.waitOrReport(d.col, what, func() bool { return d.first.Load() == n }, func() string {
-		return strconv.FormatInt(d.first.Load(), 10) + " of " + strconv.FormatInt(n, 10) + " called"
+	s.waitOrReport(d.col, what, func() bool { return d.ok.Load() == n }, func() string {
+		return strconv.FormatInt(d.ok.Load(), 10) + " of " + strconv.FormatInt(n, 10) + " called"
 	})
-}
-
-// checkOnce fails on a done called more than once (or not at all).
-func (d *asyncDones) checkOnce(s *suite, what string) {
-	s.t.Helper()
-	for i := range d.calls {
-		if c := d.calls[i].Load(); c != 1 {
-			s.t.Errorf("%s: message %d: done called %d times, want once", what, i, c)
-		}
-	}
 }
 
 // asyncMessage is message seq of sender src: key "k" (one partition on
@@ -134,7 +126,7 @@ func testSendAsync(s *suite) {
 	col := newCollector()
 	s.started(s.b, stream.ConsumerSpec{Destination: dest, Group: "g", Handler: senderOrder(s, col)})
 
-	dones := newAsyncDones(col, n)
+	dones := newAsyncDones(col, n, "SendAsync one after another")
 	sent := make([]string, n)
 	ctx, cancel := s.ctx()
 	defer cancel()
@@ -147,7 +139,7 @@ func testSendAsync(s *suite) {
 	s.waitIDs(col, "every message sent with SendAsync, in the order sent", sent)
 	s.checkOnce(col, sent)
 	s.do("Close", p.Close)
-	dones.checkOnce(s, "SendAsync one after another") // a second call seen so far
+	dones.CheckOnce(s.t) // a second call seen so far
 
 	// After Close: done once, with stream.ErrClosed, and no blocking
 	// (ctx is not what ends it).
@@ -190,7 +182,7 @@ func testSendAsync(s *suite) {
 	ap2 := p2.(stream.AsyncProducer)
 	col2 := newCollector()
 	s.started(s.b, stream.ConsumerSpec{Destination: dest2, Group: "g", Handler: senderOrder(s, col2)})
-	dones2 := newAsyncDones(col2, goroutines*each)
+	dones2 := newAsyncDones(col2, goroutines*each, "SendAsync from 8 goroutines")
 	sent2 := make([]string, goroutines*each)
 	ctx2, cancel2 := s.ctx()
 	defer cancel2()
@@ -211,7 +203,7 @@ func testSendAsync(s *suite) {
 	s.waitIDs(col2, "every message SendAsync'ed by 8 goroutines, each goroutine's in its order", sent2)
 	s.checkOnce(col2, sent2)
 	s.do("Close (concurrent producer)", p2.Close)
-	dones2.checkOnce(s, "SendAsync from 8 goroutines")
+	dones2.CheckOnce(s.t)
 	if c := closedCalls.Load(); c != 1 {
 		s.t.Errorf("SendAsync after Close: done called %d times, want once", c)
 	}

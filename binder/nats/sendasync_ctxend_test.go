@@ -5,6 +5,8 @@ import (
 	"errors"
 	"testing"
 	"time"
+
+	"github.com/streambind/streambind/binder/bindertest"
 )
 
 // TestSendAsyncDoneWhenCtxEnds: with the server black-holed, a SendAsync
@@ -17,27 +19,27 @@ func TestSendAsyncDoneWhenCtxEnds(t *testing.T) {
 	b, px := proxiedShared(t, nil)
 	dest := unique(t, "async-ctxend")
 	p := asyncProducer(t, b, dest, nil)
-	a := newAnswers(3)
-	p.SendAsync(context.Background(), msg(asyncID(0)), a.done(0)) // connected, stream there
-	waitFor(t, 10*time.Second, "the first PubAck", func() bool { return a.calls[0].Load() == 1 })
-	if err := a.failed()[0]; err != nil {
+	a := bindertest.NewDones(3)
+	p.SendAsync(context.Background(), msg(asyncID(0)), a.Done(0)) // connected, stream there
+	waitFor(t, 10*time.Second, "the first PubAck", func() bool { return a.Calls(0) == 1 })
+	if err := a.Err(0); err != nil {
 		t.Fatalf("the first SendAsync: %v", err)
 	}
 	px.blackhole(true)
-	p.SendAsync(context.Background(), msg(asyncID(1)), a.done(1))
+	p.SendAsync(context.Background(), msg(asyncID(1)), a.Done(1))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	p.SendAsync(ctx, msg(asyncID(2)), a.done(2))
-	waitFor(t, 10*time.Second, "the done of the SendAsync with a 300ms ctx", func() bool { return a.calls[2].Load() > 0 })
+	p.SendAsync(ctx, msg(asyncID(2)), a.Done(2))
+	waitFor(t, 10*time.Second, "the done of the SendAsync with a 300ms ctx", func() bool { return a.Calls(2) > 0 })
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("done %s after a SendAsync with a 300ms ctx", took)
 	}
-	if err := a.failed()[2]; !errors.Is(err, context.DeadlineExceeded) {
+	if err := a.Err(2); !errors.Is(err, context.DeadlineExceeded) {
 		t.Errorf("done(%v), want ctx's error", err)
 	}
 	px.blackhole(false)
-	a.wait(t, 30*time.Second)
+	a.Wait(t, 30*time.Second)
 	time.Sleep(100 * time.Millisecond)
-	a.once(t)
+	a.CheckOnce(t)
 }

@@ -13,71 +13,11 @@ import (
 
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	natsbinder "github.com/streambind/streambind/binder/nats"
 	"github.com/streambind/streambind/binder/nats/natstest"
 	"github.com/streambind/streambind/stream"
 )
-
-// answers records the done calls of SendAsyncs numbered 0..n-1: each
-// one's calls and its last error.
-type answers struct {
-	calls []atomic.Int32
-	mu    sync.Mutex
-	errs  map[int]error
-	left  atomic.Int64
-	all   chan struct{}
-}
-
-func newAnswers(n int) *answers {
-	a := &answers{calls: make([]atomic.Int32, n), errs: map[int]error{}, all: make(chan struct{})}
-	a.left.Store(int64(n))
-	return a
-}
-
-// done is SendAsync's done of message i.
-func (a *answers) done(i int) func(error) {
-	return func(err error) {
-		if err != nil {
-			a.mu.Lock()
-			a.errs[i] = err
-			a.mu.Unlock()
-		}
-		if a.calls[i].Add(1) == 1 && a.left.Add(-1) == 0 {
-			close(a.all)
-		}
-	}
-}
-
-// wait waits for every message's done, failing after d; then checks
-// that none was called more than once.
-func (a *answers) wait(t *testing.T, d time.Duration) {
-	t.Helper()
-	select {
-	case <-a.all:
-	case <-time.After(d):
-		t.Fatalf("after %s, %d SendAsyncs not answered", d, a.left.Load())
-	}
-	a.once(t)
-}
-
-func (a *answers) once(t *testing.T) {
-	t.Helper()
-	for i := range a.calls {
-		if n := a.calls[i].Load(); n > 1 {
-			t.Errorf("message %d: done called %d times", i, n)
-		}
-	}
-}
-
-func (a *answers) failed() map[int]error {
-	a.mu.Lock()
-	defer a.mu.Unlock()
-	out := make(map[int]error, len(a.errs))
-	for i, err := range a.errs {
-		out[i] = err
-	}
-	return out
-}
 
 // asyncProducer binds a producer of dest on b as a stream.AsyncProducer.
 func asyncProducer(t *testing.T, b stream.Binder, dest string, ext map[string]any) stream.AsyncProducer {
@@ -136,6 +76,16 @@ func storedIDs(t *testing.T, dest string) []string {
 
 func asyncID(i int) string { return "a-" + strconv.Itoa(i) }
 
+// sendAsyncN makes n SendAsyncs of msg(asyncID(i)), i = 0..n-1, from one
+// goroutine, in order, with a background ctx, and returns their dones.
+func sendAsyncN(p stream.AsyncProducer, n int) *bindertest.Dones {
+	a := bindertest.NewDones(n)
+	for i := range n {
+		p.SendAsync(context.Background(), msg(asyncID(i)), a.Done(i))
+	}
+	return a
+}
+
 // TestSendAsyncOrder: 2,000 SendAsyncs from one goroutine are each
 // answered once, with nil, and stored in call order.
 func TestSendAsyncOrder(t *testing.T) {
@@ -144,13 +94,10 @@ func TestSendAsyncOrder(t *testing.T) {
 	dest := unique(t, "async-order")
 	p := asyncProducer(t, b, dest, nil)
 	const n = 2000
-	a := newAnswers(n)
-	ctx := context.Background()
-	for i := range n {
-		p.SendAsync(ctx, msg(asyncID(i)), a.done(i))
-	}
-	a.wait(t, 30*time.Second)
-	if f := a.failed(); len(f) > 0 {
+	a := sendAsyncN(p, n)
+	a.Wait(t, 30*time.Second)
+	a.CheckOnce(t)
+	if f := a.Failed(); len(f) > 0 {
 		t.Fatalf("%d SendAsyncs failed, e.g. %v", len(f), anyOf(f))
 	}
 	ids := storedIDs(t, dest)
@@ -201,19 +148,20 @@ func TestSendAsyncConnectionCutLosesNothing(t *testing.T) {
 	dest := unique(t, "async-cut")
 	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "2s"})
 	const n = 3000
-	a := newAnswers(n)
+	a := bindertest.NewDones(n)
 	ctx := context.Background()
 	for i := range n {
 		if i == n/3 || i == 2*n/3 {
 			px.cut()
 		}
-		p.SendAsync(ctx, msg(asyncID(i)), a.done(i))
+		p.SendAsync(ctx, msg(asyncID(i)), a.Done(i))
 		if i%100 == 0 {
 			time.Sleep(5 * time.Millisecond) // spread the sends over the cuts' reconnects
 		}
 	}
-	a.wait(t, 60*time.Second)
-	failed := a.failed()
+	a.Wait(t, 60*time.Second)
+	a.CheckOnce(t)
+	failed := a.Failed()
 	ids := storedIDs(t, dest)
 	count := map[string]int{}
 	for _, id := range ids {
@@ -244,20 +192,17 @@ func TestSendAsyncCloseWithAcksOutstanding(t *testing.T) {
 	dest := unique(t, "async-close")
 	p := asyncProducer(t, b, dest, nil)
 	const n = 1000
-	a := newAnswers(n)
-	for i := range n {
-		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
-	}
+	a := sendAsyncN(p, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	if err := p.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if left := a.left.Load(); left != 0 {
+	if left := a.Left(); left != 0 {
 		t.Fatalf("Close returned with %d SendAsyncs unanswered", left)
 	}
-	a.once(t)
-	if f := a.failed(); len(f) > 0 {
+	a.CheckOnce(t)
+	if f := a.Failed(); len(f) > 0 {
 		t.Errorf("%d failed, e.g. %v", len(f), anyOf(f))
 	}
 	var after error
@@ -280,10 +225,7 @@ func TestSendAsyncCloseBoundedWhileAcksLost(t *testing.T) {
 	px.blackhole(true)
 	t.Cleanup(func() { px.blackhole(false); px.cut() })
 	const n = 200
-	a := newAnswers(n)
-	for i := range n {
-		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
-	}
+	a := sendAsyncN(p, n)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	start := time.Now()
@@ -293,8 +235,9 @@ func TestSendAsyncCloseBoundedWhileAcksLost(t *testing.T) {
 	if d := time.Since(start); d > time.Second {
 		t.Errorf("Close took %s with a 100ms context", d)
 	}
-	a.wait(t, 20*time.Second)
-	if f := a.failed(); len(f) != n {
+	a.Wait(t, 20*time.Second)
+	a.CheckOnce(t)
+	if f := a.Failed(); len(f) != n {
 		t.Errorf("%d of %d SendAsyncs without a PubAck failed, want all", len(f), n)
 	}
 }
@@ -311,11 +254,8 @@ func TestSendAsyncWaitsForRoomBoundedByCtx(t *testing.T) {
 	p := asyncProducer(t, b, dest, map[string]any{"send-timeout": "30s", "send-attempts": 1})
 	px.blackhole(true)
 	const window = 4096
-	a := newAnswers(window)
-	for i := range window {
-		p.SendAsync(context.Background(), msg(asyncID(i)), a.done(i))
-	}
-	if left := a.left.Load(); left != window {
+	a := sendAsyncN(p, window)
+	if left := a.Left(); left != window {
 		t.Fatalf("%d of %d SendAsyncs answered with their PubAcks lost", window-left, window)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -335,8 +275,9 @@ func TestSendAsyncWaitsForRoomBoundedByCtx(t *testing.T) {
 	}
 	px.blackhole(false)
 	px.cut() // the PubAcks given up on the reconnect: each SendAsync fails (send-attempts 1)
-	a.wait(t, 20*time.Second)
-	t.Logf("%d of %d failed after the cut", len(a.failed()), window)
+	a.Wait(t, 20*time.Second)
+	a.CheckOnce(t)
+	t.Logf("%d of %d failed after the cut", len(a.Failed()), window)
 }
 
 // TestSendAsyncWaitsForRoomLeftBySends: the producer's Sends fill the

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/stream"
 )
@@ -25,17 +26,17 @@ func TestSendAsyncDoneWhenCtxEnds(t *testing.T) {
 	ap := asyncOf(t, p)
 	px.freeze()
 	ids := seqIDs("m", 20) // 8 in the pipeline in flight, 12 queued
-	d := newAsyncDones(len(ids))
+	d := bindertest.NewDones(len(ids))
 	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
 	defer cancel()
 	start := time.Now()
 	sendAsyncAll(ctx, ap, ids, d)
-	d.wait(t, 10*time.Second)
+	d.Wait(t, 10*time.Second)
 	if took := time.Since(start); took > 2*time.Second {
 		t.Errorf("the dones of SendAsyncs with a 300ms ctx came after %s", took)
 	}
 	for i := range ids {
-		if err := d.err(i); !errors.Is(err, context.DeadlineExceeded) {
+		if err := d.Err(i); !errors.Is(err, context.DeadlineExceeded) {
 			t.Errorf("message %d: done(%v), want ctx's error", i, err)
 		}
 	}
@@ -45,7 +46,7 @@ func TestSendAsyncDoneWhenCtxEnds(t *testing.T) {
 	if err := p.Close(cctx); err != nil {
 		t.Errorf("Close: %v", err)
 	}
-	d.checkOnce(t)
+	d.CheckOnce(t)
 	if n := len(storedIDs(t, redisbinder.StreamKey(e.prefix, "ctxend", -1))); n > 8 {
 		t.Errorf("%d entries stored, want at most the 8 of the pipeline in flight", n)
 	}

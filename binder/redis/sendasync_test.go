@@ -7,88 +7,16 @@ import (
 	"log/slog"
 	"strconv"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/streambind/streambind/binder/bindertest"
 	redisbinder "github.com/streambind/streambind/binder/redis"
 	"github.com/streambind/streambind/binder/redis/redistest"
 	"github.com/streambind/streambind/internal/testproxy"
 	"github.com/streambind/streambind/stream"
 )
-
-// asyncDones records the done calls of n SendAsyncs: how often each was
-// called and with what (the first call's error).
-type asyncDones struct {
-	calls  []atomic.Int32
-	errs   []error
-	mu     sync.Mutex
-	called atomic.Int64 // dones called at least once
-	all    chan struct{}
-}
-
-func newAsyncDones(n int) *asyncDones {
-	return &asyncDones{calls: make([]atomic.Int32, n), errs: make([]error, n), all: make(chan struct{})}
-}
-
-// done returns the done of message i.
-func (d *asyncDones) done(i int) func(error) {
-	return func(err error) {
-		if d.calls[i].Add(1) != 1 {
-			return
-		}
-		d.mu.Lock()
-		d.errs[i] = err
-		d.mu.Unlock()
-		if d.called.Add(1) == int64(len(d.calls)) {
-			close(d.all)
-		}
-	}
-}
-
-// wait waits up to timeout for every done.
-func (d *asyncDones) wait(t *testing.T, timeout time.Duration) {
-	t.Helper()
-	select {
-	case <-d.all:
-	case <-time.After(timeout):
-		t.Fatalf("after %s: %d of %d dones called", timeout, d.called.Load(), len(d.calls))
-	}
-}
-
-// err is the error message i's done was called with.
-func (d *asyncDones) err(i int) error {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.errs[i]
-}
-
-// checkOnce fails for a done called other than once.
-func (d *asyncDones) checkOnce(t *testing.T) {
-	t.Helper()
-	bad := 0
-	for i := range d.calls {
-		if c := d.calls[i].Load(); c != 1 {
-			if bad++; bad <= 5 {
-				t.Errorf("message %d: done called %d times, want once", i, c)
-			}
-		}
-	}
-}
-
-// checkNil fails for a done called with an error.
-func (d *asyncDones) checkNil(t *testing.T) {
-	t.Helper()
-	bad := 0
-	for i := range d.calls {
-		if err := d.err(i); err != nil {
-			if bad++; bad <= 5 {
-				t.Errorf("message %d: done(%v), want done(nil)", i, err)
-			}
-		}
-	}
-}
 
 // asyncOf returns p as a stream.AsyncProducer.
 func asyncOf(t *testing.T, p stream.Producer) stream.AsyncProducer {
@@ -149,9 +77,9 @@ func checkStoredInOrder(t *testing.T, key string, want []string) int {
 
 // sendAsyncAll sends msg(ids[i]) with SendAsync from one goroutine, in
 // order, each with dones' done(i).
-func sendAsyncAll(ctx context.Context, ap stream.AsyncProducer, ids []string, d *asyncDones) {
+func sendAsyncAll(ctx context.Context, ap stream.AsyncProducer, ids []string, d *bindertest.Dones) {
 	for i, id := range ids {
-		ap.SendAsync(ctx, msg(id), d.done(i))
+		ap.SendAsync(ctx, msg(id), d.Done(i))
 	}
 }
 
@@ -171,12 +99,12 @@ func TestSendAsyncKeepsOrder(t *testing.T) {
 	e := newEnv(t)
 	ap := asyncOf(t, bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "order"}))
 	ids := seqIDs("m", 2000)
-	d := newAsyncDones(len(ids))
+	d := bindertest.NewDones(len(ids))
 	sendAsyncAll(t.Context(), ap, ids, d)
-	d.wait(t, 30*time.Second)
-	d.checkNil(t)
+	d.Wait(t, 30*time.Second)
+	d.CheckNil(t)
 	time.Sleep(50 * time.Millisecond) // a second call of a done would come now
-	d.checkOnce(t)
+	d.CheckOnce(t)
 	if n := checkStoredInOrder(t, redisbinder.StreamKey(e.prefix, "order", -1), ids); n != 0 {
 		t.Errorf("%d copies stored, with nothing failing", n)
 	}
@@ -192,12 +120,12 @@ func TestSendAfterSendAsyncKeepsOrder(t *testing.T) {
 	ap := asyncOf(t, p)
 	const rounds, each = 50, 20
 	var ids []string
-	d := newAsyncDones(rounds * each)
+	d := bindertest.NewDones(rounds * each)
 	for r := range rounds {
 		for i := range each {
 			id := fmt.Sprintf("a%d-%d", r, i)
 			ids = append(ids, id)
-			ap.SendAsync(t.Context(), msg(id), d.done(r*each+i))
+			ap.SendAsync(t.Context(), msg(id), d.Done(r*each+i))
 		}
 		id := fmt.Sprintf("s%d", r)
 		ids = append(ids, id)
@@ -205,9 +133,9 @@ func TestSendAfterSendAsyncKeepsOrder(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	d.wait(t, 30*time.Second)
-	d.checkNil(t)
-	d.checkOnce(t)
+	d.Wait(t, 30*time.Second)
+	d.CheckNil(t)
+	d.CheckOnce(t)
 	checkStoredInOrder(t, redisbinder.StreamKey(e.prefix, "mixed", -1), ids)
 }
 
@@ -227,28 +155,28 @@ func TestSendAsyncOrderAcrossLostConnection(t *testing.T) {
 	h := &recordingHandler{}
 	ap := asyncOf(t, bindProducer(t, b, stream.ProducerSpec{Destination: "lost", Logger: slog.New(h)}))
 	ids := seqIDs("m", 3000)
-	d := newAsyncDones(len(ids))
+	d := bindertest.NewDones(len(ids))
 	sent := make(chan struct{})
 	go func() {
 		defer close(sent)
 		for i, id := range ids {
-			ap.SendAsync(t.Context(), msg(id), d.done(i))
+			ap.SendAsync(t.Context(), msg(id), d.Done(i))
 			if i%50 == 0 {
 				time.Sleep(time.Millisecond) // spread the sends over the faults
 			}
 		}
 	}()
 	for _, at := range []int64{500, 1500} {
-		waitFor(t, 30*time.Second, fmt.Sprintf("%d dones", at), func() bool { return d.called.Load() >= at })
+		waitFor(t, 30*time.Second, fmt.Sprintf("%d dones", at), func() bool { return int64(d.Answered()) >= at })
 		px.p.Freeze(testproxy.Up) // what the binder writes waits in the proxy
 		time.Sleep(200 * time.Millisecond)
 		px.p.Cut()
 		px.thaw()
 	}
 	<-sent
-	d.wait(t, 60*time.Second)
-	d.checkNil(t)
-	d.checkOnce(t)
+	d.Wait(t, 60*time.Second)
+	d.CheckNil(t)
+	d.CheckOnce(t)
 	if n := h.count("redis: send failed; retrying"); n < 2 {
 		t.Errorf("%d retries logged, want one a cut at least (the test did not fail a pipeline)", n)
 	}
@@ -271,18 +199,18 @@ func TestSendAsyncCloseAnswersEverySend(t *testing.T) {
 		p := bindProducer(t, e.binder(t, nil), stream.ProducerSpec{Destination: "close"})
 		ap := asyncOf(t, p)
 		ids := seqIDs("m", 1000)
-		d := newAsyncDones(len(ids))
+		d := bindertest.NewDones(len(ids))
 		sendAsyncAll(t.Context(), ap, ids, d)
 		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 		defer cancel()
 		if err := p.Close(ctx); err != nil {
 			t.Fatalf("Close: %v", err)
 		}
-		if n := d.called.Load(); n != int64(len(ids)) {
+		if n := d.Answered(); n != len(ids) {
 			t.Fatalf("Close returned with %d of %d dones called", n, len(ids))
 		}
-		d.checkNil(t)
-		d.checkOnce(t)
+		d.CheckNil(t)
+		d.CheckOnce(t)
 		checkStoredInOrder(t, redisbinder.StreamKey(e.prefix, "close", -1), ids)
 	})
 	t.Run("black-holed", func(t *testing.T) {
@@ -295,14 +223,14 @@ func TestSendAsyncCloseAnswersEverySend(t *testing.T) {
 		px.freeze()
 		defer px.thaw()
 		ids := seqIDs("m", 100) // 8 written, 32 queued, the rest waiting for room
-		d := newAsyncDones(len(ids))
+		d := bindertest.NewDones(len(ids))
 		returned := make(chan struct{})
 		go func() {
 			defer close(returned)
 			sendAsyncAll(t.Context(), ap, ids, d)
 		}()
 		time.Sleep(200 * time.Millisecond) // the lane's queue fills
-		if n := d.called.Load(); n != 0 {
+		if n := d.Answered(); n != 0 {
 			t.Fatalf("%d dones called with Redis black-holed", n)
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
@@ -320,13 +248,13 @@ func TestSendAsyncCloseAnswersEverySend(t *testing.T) {
 		case <-time.After(time.Second):
 			t.Fatal("SendAsync still blocked 1s after Close")
 		}
-		waitFor(t, time.Second, "the dones of all but the pipeline in flight", func() bool { return d.called.Load() >= int64(len(ids)-8) })
-		d.wait(t, 10*time.Second) // the pipeline in flight: command-timeout
+		waitFor(t, time.Second, "the dones of all but the pipeline in flight", func() bool { return d.Answered() >= len(ids)-8 })
+		d.Wait(t, 10*time.Second) // the pipeline in flight: command-timeout
 		time.Sleep(50 * time.Millisecond)
-		d.checkOnce(t)
+		d.CheckOnce(t)
 		closed := 0
 		for i := range ids {
-			err := d.err(i)
+			err := d.Err(i)
 			switch {
 			case err == nil:
 				t.Errorf("message %d: done(nil) with Redis black-holed", i)
@@ -352,7 +280,7 @@ func TestSendAsyncEndedContextWhileFull(t *testing.T) {
 	ap := asyncOf(t, bindProducer(t, b, stream.ProducerSpec{Destination: "full", Extension: map[string]any{"batch-size": 1}}))
 	px.freeze()
 	ids := seqIDs("m", 5)
-	d := newAsyncDones(len(ids))
+	d := bindertest.NewDones(len(ids))
 	queued := make(chan struct{})
 	go func() {
 		defer close(queued)
@@ -384,9 +312,9 @@ func TestSendAsyncEndedContextWhileFull(t *testing.T) {
 		t.Errorf("done(%v), want ctx's error (context.Canceled)", got)
 	}
 	px.thaw()
-	d.wait(t, 30*time.Second)
-	d.checkNil(t)
-	d.checkOnce(t)
+	d.Wait(t, 30*time.Second)
+	d.CheckNil(t)
+	d.CheckOnce(t)
 	if c := calls.Load(); c != 1 {
 		t.Errorf("the ended ctx's done called %d times, want once", c)
 	}
@@ -400,19 +328,19 @@ func TestSendAsyncOversizedIsPermanent(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	ap := asyncOf(t, bindProducer(t, e.binder(t, map[string]any{"max-message-size": 1024}), stream.ProducerSpec{Destination: "big"}))
-	d := newAsyncDones(3)
-	ap.SendAsync(t.Context(), msg("a"), d.done(0))
+	d := bindertest.NewDones(3)
+	ap.SendAsync(t.Context(), msg("a"), d.Done(0))
 	big := msg("big")
 	big.Payload = []byte(strings.Repeat("x", 2000))
-	ap.SendAsync(t.Context(), big, d.done(1))
-	ap.SendAsync(t.Context(), msg("b"), d.done(2))
-	d.wait(t, 10*time.Second)
-	d.checkOnce(t)
-	if err := d.err(1); !stream.IsPermanent(err) || !strings.Contains(err.Error(), "max-message-size") {
+	ap.SendAsync(t.Context(), big, d.Done(1))
+	ap.SendAsync(t.Context(), msg("b"), d.Done(2))
+	d.Wait(t, 10*time.Second)
+	d.CheckOnce(t)
+	if err := d.Err(1); !stream.IsPermanent(err) || !strings.Contains(err.Error(), "max-message-size") {
 		t.Errorf("oversized message: done(%v), want a permanent max-message-size error", err)
 	}
 	for _, i := range []int{0, 2} {
-		if err := d.err(i); err != nil {
+		if err := d.Err(i); err != nil {
 			t.Errorf("message %d: done(%v)", i, err)
 		}
 	}
