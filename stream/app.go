@@ -1410,12 +1410,13 @@ func (a *App) binderFor(v *validator, bindingPath, name string) *binderInstance 
 		if len(a.cfg.Binders) > 0 {
 			msg += " (" + strings.Join(sortedKeys(binderSet(a.cfg.Binders)), ", ") + ")"
 		}
-		if names := a.opts.binderTypes.Names(); len(names) > 0 {
-			msg += " nor a registered binder type (" + strings.Join(names, ", ") + ")"
+		types := a.opts.binderTypes.Names()
+		if len(types) > 0 {
+			msg += " nor a registered binder type (" + strings.Join(types, ", ") + ")"
 		} else {
 			msg += " nor a registered binder type (none is registered: stream.WithBinderType, e.g. memory.Type with memory.New for the in-process binder)"
 		}
-		candidates := append(sortedKeys(binderSet(a.cfg.Binders)), a.opts.binderTypes.Names()...)
+		candidates := append(sortedKeys(binderSet(a.cfg.Binders)), types...)
 		if kafkaStreamsType(name) {
 			// binder: kstream, default-binder: ktable (SCSt's Kafka
 			// Streams binder by its type).

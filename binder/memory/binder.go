@@ -299,26 +299,31 @@ func (p *producer) Send(ctx context.Context, m stream.Envelope) error {
 		return fmt.Errorf("memory: send to %q: producer %w", p.d.name, stream.ErrClosed)
 	}
 	var st stamp
-	if id, ok := m.Headers[stream.HeaderID]; id == "" {
-		if ok { // an empty id header would hide the stamped one
-			m.Headers = withoutEmpty(m.Headers, stream.HeaderID)
-		}
+	idEmpty, ctEmpty := m.Headers[stream.HeaderID] == "", p.contentType != "" && m.Headers[stream.HeaderContentType] == ""
+	if idEmpty {
 		st.id = p.ids.Next()
 	}
-	if ct, ok := m.Headers[stream.HeaderContentType]; ct == "" && p.contentType != "" {
-		if ok {
-			m.Headers = withoutEmpty(m.Headers, stream.HeaderContentType)
-		}
+	if ctEmpty {
 		st.contentType = p.contentType
+	}
+	if idEmpty && hasKey(m.Headers, stream.HeaderID) || ctEmpty && hasKey(m.Headers, stream.HeaderContentType) {
+		// An empty id or contentType header of the sender's would hide
+		// the stamped one: a copy without them (the sender's map stays).
+		m.Headers = m.Headers.Clone()
+		if idEmpty {
+			delete(m.Headers, stream.HeaderID)
+		}
+		if ctEmpty {
+			delete(m.Headers, stream.HeaderContentType)
+		}
 	}
 	return p.d.send(ctx, m, st)
 }
 
-// withoutEmpty returns a copy of h without header k (h is the caller's).
-func withoutEmpty(h stream.Headers, k string) stream.Headers {
-	c := h.Clone()
-	delete(c, k)
-	return c
+// hasKey reports whether h has header k, empty or not.
+func hasKey(h stream.Headers, k string) bool {
+	_, ok := h[k]
+	return ok
 }
 
 // Close closes the producer; there is nothing to flush, since Send returns
