@@ -266,10 +266,13 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	}
 	s.fut, s.sent = fut, time.Now()
 	// Answered when ctx ends, as Send returns then, not only when
-	// awaitAcks, waiting for the PubAcks before it, comes to it.
-	s.answered = new(atomic.Bool)
-	early := s // a copy: s.unwatch is set after
-	s.unwatch = context.AfterFunc(ctx, func() { p.ctxEnded(early) })
+	// awaitAcks, waiting for the PubAcks before it, comes to it. A ctx
+	// that cannot end (Background) needs no watcher: no allocation.
+	if ctx.Done() != nil {
+		s.answered = new(atomic.Bool)
+		early := s // a copy: s.unwatch is set after
+		s.unwatch = context.AfterFunc(ctx, func() { p.ctxEnded(early) })
+	}
 	p.queue <- s // never blocks: it holds at most asyncWindow, one a room token
 }
 
@@ -314,7 +317,7 @@ func (p *producer) awaitAcks() {
 	t := time.NewTimer(time.Hour)
 	t.Stop()
 	for s := range p.queue {
-		if s.answered.Load() { // its ctx ended (ctxEnded)
+		if s.answered != nil && s.answered.Load() { // its ctx ended (ctxEnded)
 			<-p.room
 			p.gate.Exit()
 			continue

@@ -40,6 +40,6 @@ func TestSendAsyncDoneWhenCtxEnds(t *testing.T) {
 	}
 	px.blackhole(false)
 	a.Wait(t, 30*time.Second)
-	time.Sleep(100 * time.Millisecond)
+	time.Sleep(100 * time.Millisecond) // not a synchronisation: a second call of a done, were there one, would come now
 	a.CheckOnce(t)
 }

@@ -307,7 +307,9 @@ func (p *producer) SendAsync(ctx context.Context, m stream.Envelope, done func(e
 	// the request (its pipeline in flight, or queued).
 	req := &sendReq{ctx: ctx, key: key, args: args, cb: done}
 	p.asyncOut.Add(1)
-	req.unwatch = context.AfterFunc(ctx, func() { p.ctxEnded(req) })
+	if ctx.Done() != nil { // a ctx that cannot end needs no watcher
+		req.unwatch = context.AfterFunc(ctx, func() { p.ctxEnded(req) })
+	}
 	select {
 	case p.ordered <- req:
 	default:
@@ -467,7 +469,9 @@ func (p *producer) reply(r *sendReq, err error) {
 		r.done <- err
 		return
 	}
-	r.unwatch()
+	if r.unwatch != nil {
+		r.unwatch()
+	}
 	p.callback(r, err)
 }
 

@@ -225,11 +225,18 @@ func TestSendAsyncCloseAnswersEverySend(t *testing.T) {
 		ids := seqIDs("m", 100) // 8 written, 32 queued, the rest waiting for room
 		d := bindertest.NewDones(len(ids))
 		returned := make(chan struct{})
+		var calls atomic.Int32 // SendAsyncs returned
 		go func() {
 			defer close(returned)
-			sendAsyncAll(t.Context(), ap, ids, d)
+			for i, id := range ids {
+				ap.SendAsync(t.Context(), msg(id), d.Done(i))
+				calls.Add(1)
+			}
 		}()
-		time.Sleep(200 * time.Millisecond) // the lane's queue fills
+		// The writer holds at least one in its frozen pipeline and the
+		// queue takes 32 (4 × batch-size): 33 returned means the queue is
+		// in use, and the rest of the 100 queue or wait for room.
+		waitFor(t, 10*time.Second, "33 SendAsyncs returned", func() bool { return calls.Load() >= 33 })
 		if n := d.Answered(); n != 0 {
 			t.Fatalf("%d dones called with Redis black-holed", n)
 		}
